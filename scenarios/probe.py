@@ -1,0 +1,156 @@
+"""What runs inside every scenario process: report observations to the runner.
+
+Nothing here adds a thread or a lock. A process opens its own connections to
+the runner (one for events, one each for stdout and stderr, which replace file
+descriptors 1 and 2), so its events never interleave with another process's
+and whatever it prints, at the Python or the C level, is attributed to it.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import json
+import os
+import signal
+import socket
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+MAX_EVENT = 4000  # bytes: one event is one write, well under PIPE_BUF
+STACK_SIGNAL = signal.SIGUSR1  # the runner asks a stuck process for its stack with this
+
+
+@dataclass(frozen=True)
+class Link:
+    """How a process finds the runner; picklable, so spawn and forkserver children get it too."""
+
+    address: str
+    t0: float  # time.monotonic() at run start: CLOCK_MONOTONIC is shared by all processes
+    step: bool
+
+
+_link: Link | None = None
+_role = "?"
+_events: socket.socket | None = None
+_keep: list[socket.socket] = []
+
+
+def _connect(link: Link, stream: str, role: str) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(link.address)
+    hello = {"pid": os.getpid(), "role": role, "stream": stream}
+    sock.sendall(json.dumps(hello).encode() + b"\n")
+    return sock
+
+
+def install(link: Link, role: str) -> None:
+    """Connect this process to the runner and send its stdout and stderr there."""
+    global _link, _role, _events
+    for sock in (_events, *_keep):  # inherited from a forking parent: not ours to use
+        if sock is not None:
+            sock.close()
+    _keep.clear()
+    _link, _role = link, role
+    _events = _connect(link, "events", role)
+    for fd, stream in ((1, "stdout"), (2, "stderr")):
+        sock = _connect(link, stream, role)
+        os.dup2(sock.fileno(), fd)
+        _keep.append(sock)
+    for f in (sys.stdout, sys.stderr):
+        if f is not None and hasattr(f, "reconfigure"):
+            f.reconfigure(line_buffering=True)
+    faulthandler.register(STACK_SIGNAL, file=sys.stderr, all_threads=True, chain=False)
+
+
+def role() -> str:
+    return _role
+
+
+def now() -> float:
+    return round(time.monotonic() - _link.t0, 6) if _link else 0.0
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    if isinstance(value, float) and value != value:
+        return "nan"
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)
+
+
+def _dump(event: dict[str, Any]) -> bytes:
+    return json.dumps(event, ensure_ascii=False, default=repr).encode()
+
+
+def _trim(value: Any, limit: int) -> Any:
+    return value[:limit] + " …" if isinstance(value, str) and len(value) > limit else value
+
+
+def encode(event: dict[str, Any]) -> bytes:
+    """One JSON line under MAX_EVENT bytes: long texts are trimmed, never split."""
+    line = _dump(event)
+    if len(line) > MAX_EVENT:
+        data = event.get("data") or {}
+        event = dict(event, text=_trim(event.get("text", ""), 1000), truncated=True,
+                     data={k: _trim(v, 300) for k, v in data.items()})
+        line = _dump(event)
+        if len(line) > MAX_EVENT:
+            event["data"] = {"what": data.get("what")} if "what" in data else {}
+            line = _dump(event)
+    return line + b"\n"
+
+
+def emit(kind: str, text: str, *, pid: int | None = None, role: str | None = None,
+         **extra: Any) -> None:
+    """Send one event; pid and role default to this process (process-exit names another)."""
+    if _events is None:
+        return
+    event = {"t": now(), "pid": pid or os.getpid(), "role": role or _role, "kind": kind,
+             "text": text, **extra}
+    _events.sendall(encode(event))
+
+
+def observe(what: str, text: str, **data: Any) -> None:
+    """Report something this process saw: `what` is a stable key, `data` the raw values."""
+    emit("observe", text, data={"what": what, **{k: jsonable(v) for k, v in data.items()}})
+
+
+def checkpoint(name: str, text: str) -> None:
+    """A point worth pausing at; in step mode, wait here until the runner says go."""
+    hold = bool(_link and _link.step)
+    emit("checkpoint", text, data={"name": name, "hold": hold})
+    if hold and _events is not None:
+        _events.recv(1)
+
+
+def error(text: str, **data: Any) -> None:
+    emit("error", text, data={k: jsonable(v) for k, v in data.items()})
+
+
+def process_started(parent_pid: int) -> None:
+    emit("process-start", f"{_role} started: pid {os.getpid()}, parent {parent_pid}",
+         data={"ppid": parent_pid, "executable": sys.executable})
+
+
+def bootstrap(link: Link, role: str, target: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    """The target of every child Process: connect, announce, run the scenario's function."""
+    install(link, role)
+    process_started(os.getppid())
+    try:
+        target(*args)
+    except Exception as exc:
+        error(f"{role} raised {type(exc).__name__}: {exc}",
+              exception=type(exc).__name__, traceback=traceback.format_exc())
+        sys.exit(1)  # the exit code an uncaught exception gives, without printing it twice

@@ -1,0 +1,683 @@
+"""`python -m scenarios`: run one scenario in real processes and write its events as JSON lines.
+
+The runner forks once, at start, into two processes:
+
+- the *scenario's parent*: a fresh, single-threaded interpreter that runs the
+  scenario's parent() and starts its children with the chosen start method;
+- the *supervisor* (this process, role ``runner``): it reads every process's
+  events, stdout and stderr over Unix sockets, writes the merged stream,
+  enforces the deadline, takes the stacks of stuck processes, kills what is
+  left, and finally checks the findings.
+
+The split keeps the scenario's processes free of extra threads while still
+capturing what they print at the file-descriptor level (a Queue feeder
+thread's traceback, a resource tracker warning). The supervisor is made a
+child subreaper, so every process of the run that loses its parent becomes its
+child: it can reap them, learn how they ended, and know when none is left.
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import errno
+import json
+import os
+import platform
+import re
+import secrets
+import selectors
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+from scenarios import catalog, probe
+from scenarios.findings import Record
+from scenarios.knobs import Config, ConfigError, default_start_method, parse_argv
+from scenarios.lab import Lab, exit_text
+
+GRACE = 2.0  # seconds the run's processes get to end by themselves after the parent ends
+TERM_GRACE = 1.0  # seconds between SIGTERM and SIGKILL
+STACK_WAIT = 0.6  # seconds to collect the stacks of stuck processes
+CHUNK = 3000  # output is sent in events of at most this many characters
+HELPERS = (("resource_tracker", "resource-tracker"), ("forkserver", "forkserver"))
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def interpreter() -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(terse=True),
+        "system": platform.system(),
+        "default_start_method": default_start_method(),
+        "cpu_count": os.cpu_count(),
+        "executable": sys.executable,
+    }
+
+
+def become_subreaper() -> bool:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+    except (OSError, AttributeError):
+        return False
+
+
+def read_proc(pid: int) -> tuple[int, str] | None:
+    """(process group, command line) of a live process, from /proc."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read().decode(errors="replace")
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmdline = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2 :].split()
+    return int(fields[2]), cmdline
+
+
+def group_members(pgid: int) -> dict[int, str]:
+    found = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            info = read_proc(int(name))
+            if info and info[0] == pgid:
+                found[int(name)] = info[1]
+    return found
+
+
+def helper_role(cmdline: str) -> str | None:
+    for marker, role in HELPERS:
+        if f"multiprocessing.{marker}" in cmdline or f"{marker} import main" in cmdline:
+            return role
+    return None
+
+
+def shm_entries() -> set[str]:
+    try:
+        return {n for n in os.listdir("/dev/shm") if n.startswith(("sem.mp-", "psm_", "mp-"))}
+    except OSError:
+        return set()
+
+
+def thread_of(text: str) -> str | None:
+    """The thread an output chunk came from, where the text says so."""
+    match = re.search(r"Exception in thread ([^\s:]+)", text)
+    if match:
+        return match.group(1)
+    if re.search(r'queues\.py", line \d+, in _feed', text):
+        return "QueueFeederThread"
+    return None
+
+
+def where_stuck(stack: str) -> str:
+    """The innermost frame of the thread the signal interrupted, and the scenario's own frame."""
+    lines = stack.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("Current thread")), 0)
+    frames = []
+    for line in lines[start + 1 :]:
+        m = re.match(r'\s*File "(.+)", line (\d+) in (\S+)', line)
+        if not m:
+            break
+        frames.append((os.path.basename(m.group(1)), m.group(2), m.group(3), m.group(1)))
+    if not frames:
+        return "somewhere the stack did not show"
+    f, n, func, _ = frames[0]
+    here = f"in {func} ({f}:{n})"
+    own = next((fr for fr in frames if "/scenarios/" in fr[3] and fr[0] not in ("probe.py", "lab.py")), None)
+    if own and own is not frames[0]:
+        here += f", called from {own[2]} ({own[0]}:{own[1]})"
+    return here
+
+
+@dataclass
+class Conn:
+    sock: socket.socket
+    pid: int = 0
+    role: str = "?"
+    stream: str = ""  # "events", "stdout", "stderr"; "" until the hello line
+    buffer: bytes = b""
+    held: bool = False
+
+
+@dataclass
+class Supervisor:
+    cfg: Config
+    control: bool = False
+    out_fd: int = 1
+    t0: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        self.module = catalog.load(self.cfg.scenario)
+        self.record = Record(config=self.cfg.to_json())
+        self.address = f"\0statelab-{os.getpid()}-{secrets.token_hex(8)}"
+        self.roles: dict[int, str] = {}  # every process of the run we know of
+        self.exited: set[int] = set()
+        self.talking: set[int] = set()  # processes that installed the probe (can give a stack)
+        self.stop_reason: str | None = None
+        self.parent_pid = 0
+        self.parent_status: int | None = None
+        self.paused_since: float | None = None
+        self.deadline = self.t0 + self.cfg.timeout
+        self.collecting: dict[int, str] | None = None  # stacks, while a timeout collects them
+        self.last_scan = 0.0
+        self.out_broken = False
+        self.shm_before = shm_entries()
+        self.errors = 0
+
+    # -- writing events ---------------------------------------------------------------------
+
+    def now(self) -> float:
+        return round(time.monotonic() - self.t0, 6)
+
+    def write(self, line: bytes) -> None:
+        if self.out_broken:
+            return
+        try:
+            view = memoryview(line)
+            while view:
+                view = view[os.write(self.out_fd, view) :]
+        except BrokenPipeError:  # whoever read us is gone: stop the run
+            self.out_broken = True
+            self.stop_reason = self.stop_reason or "the reader of the events went away"
+
+    def emit(self, kind: str, text: str, *, pid: int | None = None, role: str = "runner",
+             **extra: Any) -> None:
+        event = {"t": self.now(), "pid": pid or os.getpid(), "role": role, "kind": kind,
+                 "text": text, **extra}
+        self.take(event)
+        self.write(probe.encode(event))
+
+    def take(self, event: dict[str, Any]) -> None:
+        self.record.events.append(event)
+        if event["kind"] == "error":
+            self.errors += 1
+        if event["kind"] == "process-exit":
+            self.exited.add(int(event["pid"]))
+            if (event.get("data") or {}).get("exitcode") not in (0, None):
+                self.errors += 1
+
+    # -- the run ----------------------------------------------------------------------------
+
+    def run(self) -> int:
+        info = interpreter()
+        self.emit("run-start",
+                  f"{self.cfg.scenario} under {self.cfg.start_method} on Python {info['python']} "
+                  f"({info['system']}), timeout {self.cfg.timeout:g} s",
+                  data={"config": self.cfg.to_json(), "interpreter": info, "runner": os.getpid()})
+        become_subreaper()
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(self.address)
+        listener.listen(512)
+        listener.setblocking(False)
+        wake_r, wake_w = os.pipe()
+        os.set_blocking(wake_r, False)
+        os.set_blocking(wake_w, False)
+        link = probe.Link(self.address, self.t0, self.cfg.step)
+
+        pid = os.fork()
+        if pid == 0:
+            listener.close()
+            os.close(wake_r)
+            os.close(wake_w)
+            self.be_parent(link)
+        self.parent_pid = pid
+        self.roles[pid] = "parent"
+        try:
+            os.setpgid(pid, pid)
+        except OSError:
+            pass  # the child already did it, or already ended
+
+        old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+        signal.set_wakeup_fd(wake_w)
+        for sig in old:
+            signal.signal(sig, self.on_signal)
+        signal.signal(signal.SIGCHLD, lambda *_: None)  # only to wake select through wake_w
+        try:
+            status = self.supervise(listener, wake_r)
+        finally:
+            signal.set_wakeup_fd(-1)
+            for sig, handler in old.items():
+                signal.signal(sig, handler)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            listener.close()
+            os.close(wake_r)
+            os.close(wake_w)
+        return status
+
+    def on_signal(self, signum: int, frame: object) -> None:
+        self.stop_reason = self.stop_reason or f"the runner got {signal.Signals(signum).name}"
+
+    def be_parent(self, link: probe.Link) -> NoReturn:
+        """The forked child: become the scenario's parent process. Never returns."""
+        code = 1
+        try:
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
+                signal.signal(sig, signal.SIG_DFL)
+            signal.set_wakeup_fd(-1)
+            os.setpgid(0, 0)  # the run's own process group: one signal reaches all of it
+            devnull = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(devnull, 0)
+            os.close(devnull)
+            probe.install(link, "parent")
+            probe.process_started(os.getppid())
+            lab = Lab(self.cfg, link)
+            try:
+                self.module.parent(lab)
+                lab.finish()
+                code = 0
+            except Exception as exc:
+                probe.error(f"parent raised {type(exc).__name__}: {exc}",
+                            exception=type(exc).__name__, traceback=traceback.format_exc())
+            # what a script's normal exit does: join threads, then run atexit (multiprocessing's
+            # own clean-up joins queue feeder threads and finalizes shared objects)
+            shutdown = getattr(threading, "_shutdown", None)
+            if shutdown is not None:
+                shutdown()
+            atexit._run_exitfuncs()
+        except BaseException:  # noqa: BLE001 - a forked child must never return into the runner
+            try:
+                probe.error("the parent process failed to start", traceback=traceback.format_exc())
+            except Exception:
+                pass
+        finally:
+            for f in (sys.stdout, sys.stderr):
+                try:
+                    f.flush()
+                except Exception:
+                    pass
+            os._exit(code)
+
+    def supervise(self, listener: socket.socket, wake_r: int) -> int:
+        sel = selectors.DefaultSelector()
+        sel.register(listener, selectors.EVENT_READ, "accept")
+        sel.register(wake_r, selectors.EVENT_READ, "wake")
+        if self.control or self.cfg.step:
+            try:
+                sel.register(0, selectors.EVENT_READ, "control")
+            except (ValueError, OSError):
+                pass
+        self.sel = sel
+        self.conns: dict[int, Conn] = {}
+        self.control_buffer = b""
+        status = "ok"
+        drain_until: float | None = None
+        while True:
+            now = time.monotonic()
+            wait = 0.5
+            if drain_until is None:
+                wait = min(wait, max(0.0, self.effective_deadline() - now))
+            else:
+                wait = min(wait, max(0.0, drain_until - now))
+            if any(c.buffer for c in self.conns.values() if c.stream != "events"):
+                wait = min(wait, 0.1)
+            for key, _ in sel.select(wait):
+                self.handle(key, listener, wake_r)
+            self.flush_partial()
+            self.reap()
+            now = time.monotonic()
+            if self.stop_reason:
+                status = "stopped"
+                self.emit("error", f"run stopped: {self.stop_reason}", data={"reason": self.stop_reason})
+                self.kill_all()
+                break
+            if drain_until is None and self.parent_status is not None:
+                drain_until = now + GRACE
+            if drain_until is None and now >= self.effective_deadline():
+                status = "timeout"
+                self.on_timeout()
+                break
+            if drain_until is not None:
+                if not self.has_children() and not self.conns:
+                    break
+                if now >= drain_until:
+                    self.report_left_behind()
+                    self.kill_all()
+                    break
+        self.finish_output()
+        sel.close()
+        self.check_shm()
+        self.record.status = "error" if status == "ok" and self.errors else status
+        self.report_findings()
+        if self.record.status == "ok" and self.errors:
+            self.record.status = "error"
+        status = self.record.status
+        self.emit("run-end", f"run ended: {status} after {self.now():.2f} s",
+                  status=status, data={"status": status, "seconds": self.now()})
+        return 0 if status == "ok" else 1
+
+    def effective_deadline(self) -> float:
+        if self.paused_since is not None:  # a paused run is waiting for the user, not stuck
+            return max(self.deadline, time.monotonic() + 0.5)
+        return self.deadline
+
+    # -- sockets ----------------------------------------------------------------------------
+
+    def handle(self, key: selectors.SelectorKey, listener: socket.socket, wake_r: int) -> None:
+        if key.data == "accept":
+            while True:
+                try:
+                    sock, _ = listener.accept()
+                except OSError:  # BlockingIOError: nobody else is waiting
+                    break
+                sock.setblocking(False)
+                self.conns[sock.fileno()] = Conn(sock)
+                self.sel.register(sock, selectors.EVENT_READ, "conn")
+        elif key.data == "wake":
+            try:
+                while os.read(wake_r, 512):
+                    pass
+            except BlockingIOError:
+                pass
+        elif key.data == "control":
+            self.read_control()
+        else:
+            self.read_conn(self.conns[key.fd])
+
+    def read_control(self) -> None:
+        try:
+            data = os.read(0, 4096)
+        except OSError:
+            data = b""
+        if not data:
+            self.sel.unregister(0)
+            self.stop_reason = self.stop_reason or "its control input was closed"
+            return
+        self.control_buffer += data
+        while b"\n" in self.control_buffer:
+            line, self.control_buffer = self.control_buffer.split(b"\n", 1)
+            command = line.decode(errors="replace").strip().lower()
+            if command in ("", "s", "step"):
+                self.release()
+            elif command in ("x", "stop", "q", "quit"):
+                self.stop_reason = self.stop_reason or "asked to stop"
+
+    def release(self) -> None:
+        """One step: let every process held at a checkpoint go on."""
+        for conn in self.conns.values():
+            if conn.held:
+                conn.held = False
+                try:
+                    conn.sock.sendall(b"g")
+                except OSError:
+                    pass
+        if self.paused_since is not None:
+            self.deadline += time.monotonic() - self.paused_since
+            self.paused_since = None
+
+    def read_conn(self, conn: Conn) -> None:
+        try:
+            data = conn.sock.recv(65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self.close_conn(conn)
+            return
+        conn.buffer += data
+        if not conn.stream:
+            if b"\n" not in conn.buffer:
+                return
+            line, conn.buffer = conn.buffer.split(b"\n", 1)
+            hello = json.loads(line)
+            conn.pid, conn.role, conn.stream = int(hello["pid"]), str(hello["role"]), hello["stream"]
+            self.roles[conn.pid] = conn.role
+            if conn.stream == "events":
+                self.talking.add(conn.pid)
+        if conn.stream == "events":
+            self.read_events(conn)
+        else:
+            self.read_output(conn, final=False)
+
+    def read_events(self, conn: Conn) -> None:
+        *lines, conn.buffer = conn.buffer.split(b"\n")
+        for line in lines:
+            if not line:
+                continue
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            self.take(event)
+            self.write(line + b"\n")
+            kind = event["kind"]
+            if kind == "process-start":
+                self.scan_helpers(force=False)
+            elif kind == "checkpoint" and (event.get("data") or {}).get("hold"):
+                conn.held = True
+                if self.paused_since is None:
+                    self.paused_since = time.monotonic()
+
+    def read_output(self, conn: Conn, final: bool) -> None:
+        if final:
+            text, conn.buffer = conn.buffer, b""
+        else:
+            cut = conn.buffer.rfind(b"\n") + 1
+            if cut == 0 and len(conn.buffer) < CHUNK:
+                return
+            cut = cut or len(conn.buffer)
+            text, conn.buffer = conn.buffer[:cut], conn.buffer[cut:]
+        if text:
+            self.output(conn, text.decode(errors="replace"))
+
+    def output(self, conn: Conn, text: str) -> None:
+        if self.collecting is not None and conn.stream == "stderr" and conn.pid in self.collecting:
+            self.collecting[conn.pid] += text
+            return
+        pid, role = conn.pid, conn.role
+        if "resource_tracker" in text:  # a helper writes on the fd it inherited from its starter
+            tracker = next((p for p, r in self.roles.items() if r == "resource-tracker"), None)
+            if tracker:
+                pid, role = tracker, "resource-tracker"
+        data: dict[str, Any] = {"stream": conn.stream}
+        thread = thread_of(text)
+        if thread:
+            data["thread"] = thread
+        while text:
+            piece, text = text[:CHUNK], text[CHUNK:]
+            self.emit("output", piece, pid=pid, role=role, data=data)
+
+    def flush_partial(self) -> None:
+        for conn in self.conns.values():
+            if conn.stream in ("stdout", "stderr") and conn.buffer:
+                self.read_output(conn, final=True)
+
+    def close_conn(self, conn: Conn) -> None:
+        if conn.stream in ("stdout", "stderr"):
+            self.read_output(conn, final=True)
+        elif conn.stream == "events":
+            self.read_events(conn)
+            if conn.held:
+                conn.held = False
+                if not any(c.held for c in self.conns.values()) and self.paused_since is not None:
+                    self.deadline += time.monotonic() - self.paused_since
+                    self.paused_since = None
+        self.sel.unregister(conn.sock)
+        self.conns.pop(conn.sock.fileno(), None)
+        conn.sock.close()
+
+    def finish_output(self) -> None:
+        """Read what is still buffered in the sockets, then close them."""
+        for conn in list(self.conns.values()):
+            while True:
+                try:
+                    data = conn.sock.recv(65536)
+                except (BlockingIOError, OSError):
+                    data = None
+                if not data:
+                    break
+                conn.buffer += data
+            self.close_conn(conn)
+
+    # -- processes --------------------------------------------------------------------------
+
+    def scan_helpers(self, force: bool) -> None:
+        """Name the processes the interpreter started for itself (resource tracker, fork server)."""
+        now = time.monotonic()
+        if not force and now - self.last_scan < 0.05:
+            return
+        self.last_scan = now
+        for pid, cmdline in group_members(self.parent_pid).items():
+            if pid in self.roles:
+                continue
+            role = helper_role(cmdline)
+            if role:
+                self.roles[pid] = role
+                self.emit("process-start", f"{role} started: pid {pid}", pid=pid, role=role,
+                          data={"helper": True, "cmdline": cmdline[:300]})
+
+    def has_children(self) -> bool:
+        try:
+            os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return False
+        return True
+
+    def reap(self) -> None:
+        """Collect every child that ended: the parent, and orphans handed to us as subreaper."""
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            code = os.waitstatus_to_exitcode(status)
+            if pid == self.parent_pid:
+                self.parent_status = code
+                self.scan_helpers(force=True)
+            if pid not in self.exited:
+                role = self.roles.get(pid, "unknown")
+                words, data = exit_text(code)
+                self.emit("process-exit", f"{role} {words}", pid=pid, role=role,
+                          data={**data, "reported_by": os.getpid()})
+
+    def on_timeout(self) -> None:
+        stuck = [p for p in self.talking if p not in self.exited and self.alive(p)]
+        self.emit("error", f"timeout: the run did not finish in {self.cfg.timeout:g} s; "
+                  f"taking the stacks of {len(stuck)} process(es)",
+                  data={"timeout": self.cfg.timeout, "stuck": [self.roles.get(p) for p in stuck]})
+        self.collecting = {p: "" for p in stuck}
+        for pid in stuck:
+            try:
+                os.kill(pid, probe.STACK_SIGNAL)
+            except OSError:
+                pass
+        until = time.monotonic() + STACK_WAIT
+        while time.monotonic() < until:
+            ready = self.sel.select(0.1)
+            for key, _ in ready:
+                if key.data == "conn":
+                    self.read_conn(self.conns[key.fd])
+            if not ready and all("most recent call first" in s for s in self.collecting.values()):
+                break
+        self.flush_partial()
+        stacks, self.collecting = self.collecting, None
+        for pid, stack in stacks.items():
+            role = self.roles.get(pid, "?")
+            self.record.stacks[role] = stack
+            self.emit("error", f"{role} was stuck {where_stuck(stack)}", pid=pid, role=role,
+                      data={"stack": stack[-2500:], "where": where_stuck(stack)})
+        self.kill_all()
+
+    def alive(self, pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return False
+        return read_proc(pid) is not None and not self.zombie(pid)
+
+    @staticmethod
+    def zombie(pid: int) -> bool:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                stat = f.read().decode(errors="replace")
+        except OSError:
+            return True
+        return stat[stat.rfind(")") + 2 :].startswith("Z")
+
+    def report_left_behind(self) -> None:
+        left = {p: self.roles.get(p, "unknown") for p in group_members(self.parent_pid)}
+        if left:
+            self.emit("error", f"{len(left)} process(es) still running {GRACE:g} s after the "
+                      f"parent ended: {', '.join(f'{r} {p}' for p, r in left.items())}; killing them",
+                      data={"left": [{"pid": p, "role": r} for p, r in left.items()]})
+
+    def kill_all(self) -> None:
+        """SIGTERM the run's process group, then SIGKILL what is left, and reap everything."""
+        self.scan_helpers(force=True)
+        for sig, grace in ((signal.SIGTERM, TERM_GRACE), (signal.SIGKILL, 2.0)):
+            try:
+                os.killpg(self.parent_pid, sig)
+            except ProcessLookupError:
+                pass
+            except OSError as e:
+                if e.errno != errno.ESRCH:
+                    raise
+            until = time.monotonic() + grace
+            while time.monotonic() < until:
+                self.reap()
+                if not self.has_children() and not group_members(self.parent_pid):
+                    return
+                # drain sockets so nobody blocks writing, and so the last words are kept
+                for key, _ in self.sel.select(0.02):
+                    if key.data == "conn":
+                        self.read_conn(self.conns[key.fd])
+
+    def check_shm(self) -> None:
+        """Report (and remove) what the run left in /dev/shm."""
+        left = sorted(shm_entries() - self.shm_before)
+        if not left:
+            return
+        for name in left:
+            try:
+                os.unlink(os.path.join("/dev/shm", name))
+            except OSError:
+                pass
+        self.emit("error", f"the run left {len(left)} entr{'y' if len(left) == 1 else 'ies'} in "
+                  f"/dev/shm, removed by the runner: {', '.join(left)}", data={"shm_left": left})
+
+    def report_findings(self) -> None:
+        try:
+            found = self.module.findings(self.record)
+        except Exception as exc:
+            self.emit("error", f"the findings could not be checked: {type(exc).__name__}: {exc}",
+                      data={"traceback": traceback.format_exc()})
+            return
+        for f in found:
+            self.emit("finding", f"{f.claim}: {f.verdict()}", id=f.id, claim=f.claim,
+                      holds=f.holds, lesson=f.lesson, evidence=f.evidence)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in ("-h", "--help"):
+        print(usage())
+        return 0
+    try:
+        cfg, flags = parse_argv(args)
+    except ConfigError as e:
+        print(f"statelab: {e}", file=sys.stderr)
+        return 2
+    try:
+        return Supervisor(cfg, control=flags["control"]).run()
+    except KeyboardInterrupt:
+        return 130
+
+
+def usage() -> str:
+    lines = ["usage: python -m scenarios SCENARIO [--knob VALUE]... [--step] [--control]", "",
+             "Runs one scenario and writes its events as JSON lines.", "",
+             "--step       pause every process at each checkpoint; a line on stdin steps",
+             "--control    read commands on stdin (step, stop); end of input stops the run", ""]
+    for spec in catalog.all_specs():
+        flags = " ".join(f"{k.flag}" for k in spec.knobs().values())
+        lines.append(f"{spec.name:<16} {flags}")
+    return "\n".join(lines)

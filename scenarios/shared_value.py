@@ -1,0 +1,91 @@
+"""Shared Value: a ctypes object in shared memory, inherited by a child process.
+
+The parent makes ``Value(typecode, value, lock=...)`` and starts a child that
+reads it. The parent then adds 2 to it, and the child reads it again. The two
+semaphores only make the processes take turns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scenarios import typecodes
+from scenarios.catalog import Scenario
+from scenarios.findings import Finding, Record, missing
+from scenarios.lab import Lab
+from scenarios.probe import checkpoint, observe
+
+SPEC = Scenario(
+    name="shared-value",
+    title="A shared Value",
+    summary="Value(typecode, value, lock): the parent adds 2, the child sees it",
+    uses=("typecode", "lock", "value"),
+    defaults={"typecode": "I", "lock": "true"},
+    from_lesson=True,
+)
+
+
+def child(var: Any, child_read: Any, parent_changed: Any) -> None:
+    observe("child-first-read", f"child reads {var.value!r} from the Value, id(var) = {id(var):#x}",
+            value=var.value, id=id(var))
+    child_read.release()
+    parent_changed.acquire()
+    observe("child-after-change", f"after the parent's change, the child reads {var.value!r}",
+            value=var.value, id=id(var))
+
+
+def parent(lab: Lab) -> None:
+    code = typecodes.get(lab.cfg.typecode)
+    child_read = lab.ctx.Semaphore(0)
+    parent_changed = lab.ctx.Semaphore(0)
+
+    var = lab.ctx.Value(code.code, lab.cfg.value, lock=lab.lock())
+    in_range = code.in_range(lab.cfg.value)
+    observe("parent-created",
+            f"parent made Value({code.code!r}, {lab.cfg.value!r}) of type {type(var).__name__}: "
+            f"it holds {var.value!r}, id(var) = {id(var):#x}"
+            + ("" if in_range else f" (out of range for {code.c_type}: stored what ctypes kept)"),
+            value=var.value, requested=lab.cfg.value, in_range=in_range, id=id(var),
+            type=type(var).__name__)
+
+    process = lab.start(child, var, child_read, parent_changed)
+    child_read.acquire()
+    checkpoint("before-change", "the child has read the Value; the parent is about to change it")
+
+    if code.kind in ("int", "float"):
+        var.value += 2
+    else:  # c and u hold one character: move it two code points on
+        var.value = code.next_after(var.value)
+    observe("parent-changed", f"parent changed the Value to {var.value!r}", value=var.value, id=id(var))
+
+    parent_changed.release()
+    lab.join(process)
+
+
+def findings(run: Record) -> list[Finding]:
+    created = run.first("parent-created")
+    changed = run.first("parent-changed")
+    first = run.first("child-first-read")
+    after = run.first("child-after-change")
+    fork = run.start_method == "fork"
+    sees = same = None
+    sees_evidence = missing("child-after-change", "parent-changed")
+    same_evidence = missing("parent-created", "child-first-read")
+    if changed and after and first:
+        sees = after["value"] == changed["value"]
+        sees_evidence = (f"the child read {first['value']!r} before and {after['value']!r} after; "
+                         f"the parent had written {changed['value']!r}")
+    if created and first:
+        same = created["id"] == first["id"]
+        same_evidence = (f"id in the parent {created['id']:#x}, in the child {first['id']:#x}, "
+                         f"under {run.start_method}: "
+                         + ("a forked child starts as a copy of the parent's memory, so the "
+                            "wrapper object sits at the same address"
+                            if fork else "the child rebuilt the wrapper in its own interpreter")
+                         + "; either way, the number in shared memory is the same one")
+    return [
+        Finding("child-sees-parent-change", "The child sees the parent's change to the Value",
+                sees, True, sees_evidence),
+        Finding("same-id", "The Value has the same id() in parent and child",
+                same, fork, same_evidence),
+    ]
