@@ -1,0 +1,84 @@
+"""Run scenarios the way a user does (`python -m scenarios ...`) and read back what happened."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+START_METHODS = ("fork", "spawn", "forkserver")
+
+
+@dataclass
+class Run:
+    returncode: int
+    events: list[dict[str, Any]]
+    stderr: str
+    pids: set[int] = field(default_factory=set)
+
+    @property
+    def status(self) -> str:
+        return str(self.events[-1]["status"]) if self.events and self.events[-1]["kind"] == "run-end" else "?"
+
+    def findings(self) -> dict[str, dict[str, Any]]:
+        return {e["id"]: e for e in self.events if e["kind"] == "finding"}
+
+    def holds(self, finding_id: str) -> Any:
+        return self.findings()[finding_id]["holds"]
+
+    def observed(self, what: str, role: str | None = None) -> list[dict[str, Any]]:
+        return [e["data"] for e in self.events if e["kind"] == "observe"
+                and e["data"].get("what") == what and (role is None or e["role"] == role)]
+
+    def first(self, what: str, role: str | None = None) -> dict[str, Any]:
+        found = self.observed(what, role)
+        assert found, f"nobody observed {what!r}; events: {[e['text'] for e in self.events]}"
+        return found[0]
+
+    def of_kind(self, kind: str) -> list[dict[str, Any]]:
+        return [e for e in self.events if e["kind"] == kind]
+
+    def output(self) -> str:
+        return "".join(e["text"] for e in self.of_kind("output"))
+
+    def roles(self) -> set[str]:
+        return {e["role"] for e in self.events}
+
+
+def shm() -> set[str]:
+    return set(os.listdir("/dev/shm"))
+
+
+def alive(pid: int) -> bool:
+    """True if pid is a live (not zombie) process."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    return not stat[stat.rfind(")") + 2:].startswith("Z")
+
+
+def run(scenario: str, *args: str, timeout: float = 60, check_clean: bool = True) -> Run:
+    """Run one scenario to its end; assert that it left no process and no /dev/shm entry."""
+    before = shm()
+    proc = subprocess.run(
+        [sys.executable, "-m", "scenarios", scenario, *args],
+        capture_output=True, text=True, timeout=timeout,
+    )
+    events = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    result = Run(proc.returncode, events, proc.stderr, {int(e["pid"]) for e in events})
+    if check_clean:
+        assert_clean(result, before)
+    return result
+
+
+def assert_clean(result: Run, shm_before: set[str]) -> None:
+    left = sorted(p for p in result.pids if alive(p))
+    assert not left, f"processes left behind: {left}"
+    new = {n for n in shm() - shm_before if n.startswith(("sem.mp-", "psm_", "mp-"))}
+    assert not new, f"/dev/shm entries left behind: {new}"
+    assert "leaked" not in result.output(), result.output()
