@@ -1,0 +1,94 @@
+"""copy-on-write: what USS shows when a child reads or writes a big object of its parent.
+
+The expectations are facts of Linux and CPython: a forked child shares its
+parent's pages until one of them writes; reading a Python int writes its
+reference count; reading a bytearray's bytes writes nothing in the buffer;
+spawn and forkserver children get a pickled copy.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.runs import START_METHODS, Run, run
+
+MiB = 1024 * 1024
+SIZE = 32  # MiB: big enough to stand far above the noise of a few MiB, quick to build
+
+
+def cow(method: str, touch: str, obj: str = "list") -> Run:
+    result = run("copy-on-write", "--start-method", method, "--touch", touch, "--object", obj,
+                 "--size", str(SIZE))
+    assert result.returncode == 0 and result.status == "ok", [e["text"] for e in result.events]
+    return result
+
+
+def growth(result: Run) -> int:
+    return int(result.first("child-after")["uss"] - result.first("child-before")["uss"])
+
+
+@pytest.mark.parametrize("method", START_METHODS)
+def test_writing_every_element(method: str) -> None:
+    result = cow(method, "write")
+    before = result.first("child-before")
+    if method == "fork":
+        # the child started with almost nothing of its own, and writing copied the object
+        assert before["uss"] < SIZE * MiB / 4
+        assert growth(result) >= SIZE * MiB / 2
+        assert result.holds("writing-copies-pages") is True
+        # while the child held the pages untouched, they no longer counted as the parent's own
+        built, shared = result.first("parent-built"), result.first("parent-before")
+        assert built["uss"] - shared["uss"] >= SIZE * MiB / 2
+    else:
+        # the child unpickled its own copy: nothing shared to copy, so writing adds little
+        assert before["uss"] >= SIZE * MiB / 2
+        assert growth(result) < SIZE * MiB / 4
+        assert result.holds("writing-copies-pages") is None
+    assert result.holds("child-shares-parent-pages") is (method == "fork")
+
+
+@pytest.mark.parametrize("method", START_METHODS)
+def test_reading_a_list_of_ints(method: str) -> None:
+    result = cow(method, "read")
+    # the child read the same numbers the parent put in, whichever way they reached it
+    assert result.first("child-after")["sum"] == result.first("parent-built")["sum"]
+    if method == "fork":
+        assert growth(result) >= SIZE * MiB / 2  # every int's reference count was written
+        assert result.holds("reading-copies-pages") is True
+    else:
+        assert growth(result) < SIZE * MiB / 4
+        assert result.holds("reading-copies-pages") is None
+    assert result.holds("writing-copies-pages") is None  # the child did not write
+
+
+def test_reading_a_bytearray_under_fork_copies_nothing() -> None:
+    result = cow("fork", "read", "bytearray")
+    assert growth(result) < SIZE * MiB / 8
+    assert result.holds("reading-copies-pages") is False
+    assert result.first("child-after")["sum"] == result.first("parent-built")["sum"]
+
+
+def test_checkpoints_around_the_touch() -> None:
+    result = cow("fork", "write", "bytearray")
+    names = [e["data"]["name"] for e in result.of_kind("checkpoint")]
+    assert names == ["before-touch", "after-touch"]
+    # measurements happen in order: the child before, the parent, the touch, the child after
+    order = [e["data"]["what"] for e in result.of_kind("observe")]
+    assert order.index("child-before") < order.index("parent-before") < order.index("child-after")
+    assert order.index("child-after") < order.index("parent-after")
+
+
+@pytest.mark.parametrize("args", [
+    ["--size", "0"], ["--size", "100000"], ["--size", "big"], ["--touch", "sniff"],
+    ["--object", "dict"], ["--typecode", "i"],
+])
+def test_bad_input_is_one_line(args: list[str]) -> None:
+    proc = subprocess.run([sys.executable, "-m", "scenarios", "copy-on-write", *args],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert args[0] in proc.stderr
