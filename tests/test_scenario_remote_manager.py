@@ -1,0 +1,84 @@
+"""remote-manager: a dict served on 127.0.0.1, a client with the key, a client without it.
+
+The expectations are facts of CPython and Linux: a BaseManager given
+("127.0.0.1", 0) listens on the loopback address at a port the kernel picks;
+a client with the authkey reaches the same dict; a wrong key makes connect()
+raise multiprocessing.AuthenticationError; after shutdown() nothing listens.
+One run per start method serves every test of that method.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from tests.runs import START_METHODS, Run, alive, run
+
+LOOPBACK = "127.0.0.1"
+
+
+@pytest.fixture(scope="module", params=START_METHODS)
+def result(request: pytest.FixtureRequest) -> Run:
+    done = run("remote-manager", "--start-method", request.param)
+    assert done.returncode == 0 and done.status == "ok", [e["text"] for e in done.events]
+    return done
+
+
+def pid_of(result: Run, role: str) -> int:
+    starts = [e["pid"] for e in result.of_kind("process-start") if e["role"] == role]
+    assert len(starts) == 1, f"{role}: {starts}"
+    return int(starts[0])
+
+
+def test_the_client_with_the_key_shares_the_dict(result: Run) -> None:
+    changed = result.first("client-changed", "child")["value"]
+    seen = result.first("parent-reads", "parent")["value"]
+    # the client wrote its own pid into the server's dict; the parent reads that number back
+    assert seen["client_pid"] == pid_of(result, "child")
+    assert seen == changed
+
+
+def test_a_wrong_key_is_refused(result: Run) -> None:
+    refused = result.first("wrong-key-result", "child-2")
+    assert refused["refused"] is True
+    assert refused["exception"] == multiprocessing.AuthenticationError.__name__
+    assert refused["authentication_error"] is True
+    assert result.holds("wrong-authkey-refused") is True
+
+
+def test_it_listens_on_loopback_only(result: Run) -> None:
+    address = result.first("server-address", "parent")
+    assert address["host"] == LOOPBACK
+    assert 0 < address["port"] < 65536  # port 0 was asked for: the kernel picked a real one
+    sockets = result.first("listening", "parent")["sockets"]
+    held = [s for s in sockets if s["server_holds_it"]]
+    assert held, sockets
+    assert {(s["ip"], s["port"]) for s in held} == {(LOOPBACK, address["port"])}
+    assert result.holds("bound-to-loopback") is True
+
+
+def test_nothing_listens_after_the_run(result: Run) -> None:
+    port = result.first("server-address", "parent")["port"]
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((LOOPBACK, port), timeout=2).close()
+
+
+def test_the_server_process_is_reported_and_ends(result: Run) -> None:
+    server = pid_of(result, "manager")
+    assert server not in (pid_of(result, "parent"), pid_of(result, "child"))
+    exits = [e for e in result.of_kind("process-exit") if e["pid"] == server]
+    assert [e["data"]["exitcode"] for e in exits] == [0]
+    assert not alive(server)
+
+
+@pytest.mark.parametrize("knob", [["--typecode", "i"], ["--lock", "true"], ["--timeout", "0"]])
+def test_bad_input_is_one_line(knob: list[str]) -> None:
+    # it takes no type code and no lock (there is no ctypes object), and a timeout has bounds
+    done = subprocess.run([sys.executable, "-m", "scenarios", "remote-manager", *knob],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2 and done.stdout == ""
+    assert len(done.stderr.splitlines()) == 1 and knob[0] in done.stderr
