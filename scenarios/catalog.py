@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,10 @@ _MODULES: dict[str, str] = {
     "manager": "scenarios.manager",
     "remote-manager": "scenarios.remote_manager",
 }
+# more scenarios, for tests and your own experiments: STATELAB_EXTRA_SCENARIOS="name=module,..."
+for _item in filter(None, os.environ.get("STATELAB_EXTRA_SCENARIOS", "").split(",")):
+    _name, _, _module = _item.partition("=")
+    _MODULES[_name.strip()] = _module.strip()
 LESSON_SCENARIOS = ("queue-copy", "shared-value", "shared-array", "pass-via-queue", "small-int-id")
 
 

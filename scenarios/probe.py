@@ -115,11 +115,15 @@ def encode(event: dict[str, Any]) -> bytes:
 def emit(kind: str, text: str, *, pid: int | None = None, role: str | None = None,
          **extra: Any) -> None:
     """Send one event; pid and role default to this process (process-exit names another)."""
+    global _events
     if _events is None:
         return
     event = {"t": now(), "pid": pid or os.getpid(), "role": role or _role, "kind": kind,
              "text": text, **extra}
-    _events.sendall(encode(event))
+    try:
+        _events.sendall(encode(event))
+    except OSError:  # the runner is gone: go on as the script would, unobserved
+        _events = None
 
 
 def observe(what: str, text: str, **data: Any) -> None:
@@ -132,7 +136,10 @@ def checkpoint(name: str, text: str) -> None:
     hold = bool(_link and _link.step)
     emit("checkpoint", text, data={"name": name, "hold": hold})
     if hold and _events is not None:
-        _events.recv(1)
+        try:
+            _events.recv(1)  # b"" if the runner is gone: then there is nobody to wait for
+        except OSError:
+            pass
 
 
 def error(text: str, **data: Any) -> None:
@@ -146,6 +153,7 @@ def process_started(parent_pid: int) -> None:
 
 def bootstrap(link: Link, role: str, target: Callable[..., Any], args: tuple[Any, ...]) -> None:
     """The target of every child Process: connect, announce, run the scenario's function."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked child must not inherit the parent's
     install(link, role)
     process_started(os.getppid())
     try:

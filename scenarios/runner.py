@@ -45,8 +45,11 @@ GRACE = 2.0  # seconds the run's processes get to end by themselves after the pa
 TERM_GRACE = 1.0  # seconds between SIGTERM and SIGKILL
 STACK_WAIT = 0.6  # seconds to collect the stacks of stuck processes
 CHUNK = 3000  # output is sent in events of at most this many characters
+QUIET = 0.03  # seconds of silence that end a burst of output (a traceback is one event)
 HELPERS = (("resource_tracker", "resource-tracker"), ("forkserver", "forkserver"))
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_PDEATHSIG = 1
+ENGINE_FILES = ("probe.py", "lab.py", "catalog.py", "runner.py")
 
 
 def interpreter() -> dict[str, Any]:
@@ -67,6 +70,33 @@ def become_subreaper() -> bool:
         return bool(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
     except (OSError, AttributeError):
         return False
+
+
+_runner_pid = os.getpid()
+
+
+def self_pid() -> int:
+    """The runner's pid, as the forked parent remembers it."""
+    return _runner_pid
+
+
+def set_parent_death_signal(sig: int) -> None:
+    """Linux: have the kernel send `sig` to this process when the runner dies."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def stop_parent(signum: int, frame: object) -> None:
+    """SIGTERM in the scenario's parent: end its children first, then unwind."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once is enough
+    import multiprocessing
+
+    for child in multiprocessing.active_children():
+        child.terminate()
+    raise SystemExit(128 + signum)
 
 
 def read_proc(pid: int) -> tuple[int, str] | None:
@@ -130,7 +160,9 @@ def where_stuck(stack: str) -> str:
         return "somewhere the stack did not show"
     f, n, func, _ = frames[0]
     here = f"in {func} ({f}:{n})"
-    own = next((fr for fr in frames if "/scenarios/" in fr[3] and fr[0] not in ("probe.py", "lab.py")), None)
+    stdlib = os.path.dirname(os.__file__)
+    own = next((fr for fr in frames if not fr[3].startswith(stdlib) and fr[0] not in ENGINE_FILES),
+               None)
     if own and own is not frames[0]:
         here += f", called from {own[2]} ({own[0]}:{own[1]})"
     return here
@@ -144,6 +176,7 @@ class Conn:
     stream: str = ""  # "events", "stdout", "stderr"; "" until the hello line
     buffer: bytes = b""
     held: bool = False
+    last_data: float = 0.0
 
 
 @dataclass
@@ -210,7 +243,8 @@ class Supervisor:
         self.emit("run-start",
                   f"{self.cfg.scenario} under {self.cfg.start_method} on Python {info['python']} "
                   f"({info['system']}), timeout {self.cfg.timeout:g} s",
-                  data={"config": self.cfg.to_json(), "interpreter": info, "runner": os.getpid()})
+                  data={"config": self.cfg.to_json(), "interpreter": info, "runner": os.getpid(),
+                        "t0_monotonic": self.t0})
         become_subreaper()
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(self.address)
@@ -256,15 +290,21 @@ class Supervisor:
 
     def be_parent(self, link: probe.Link) -> NoReturn:
         """The forked child: become the scenario's parent process. Never returns."""
-        code = 1
+        code, stopped = 1, False
         try:
-            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
+            for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGCHLD):
                 signal.signal(sig, signal.SIG_DFL)
             signal.set_wakeup_fd(-1)
             os.setpgid(0, 0)  # the run's own process group: one signal reaches all of it
             devnull = os.open(os.devnull, os.O_RDONLY)
             os.dup2(devnull, 0)
             os.close(devnull)
+            # stopped, or orphaned by a runner that died: end the children, then exit as a
+            # script does, so multiprocessing cleans up what it registered (no "leaked" warning)
+            signal.signal(signal.SIGTERM, stop_parent)
+            set_parent_death_signal(signal.SIGTERM)
+            if os.getppid() != self_pid():
+                raise SystemExit("the runner ended before the run began")
             probe.install(link, "parent")
             probe.process_started(os.getppid())
             lab = Lab(self.cfg, link)
@@ -272,6 +312,9 @@ class Supervisor:
                 self.module.parent(lab)
                 lab.finish()
                 code = 0
+            except SystemExit:
+                stopped = True
+                lab.finish()  # the children were told to end: report how they did
             except Exception as exc:
                 probe.error(f"parent raised {type(exc).__name__}: {exc}",
                             exception=type(exc).__name__, traceback=traceback.format_exc())
@@ -283,7 +326,7 @@ class Supervisor:
             atexit._run_exitfuncs()
         except BaseException:  # noqa: BLE001 - a forked child must never return into the runner
             try:
-                probe.error("the parent process failed to start", traceback=traceback.format_exc())
+                probe.error("the parent process failed", traceback=traceback.format_exc())
             except Exception:
                 pass
         finally:
@@ -292,6 +335,9 @@ class Supervisor:
                     f.flush()
                 except Exception:
                     pass
+            if stopped:  # end the way a stopped process ends: by the signal
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                os.kill(os.getpid(), signal.SIGTERM)
             os._exit(code)
 
     def supervise(self, listener: socket.socket, wake_r: int) -> int:
@@ -316,7 +362,7 @@ class Supervisor:
             else:
                 wait = min(wait, max(0.0, drain_until - now))
             if any(c.buffer for c in self.conns.values() if c.stream != "events"):
-                wait = min(wait, 0.1)
+                wait = min(wait, QUIET)
             for key, _ in sel.select(wait):
                 self.handle(key, listener, wake_r)
             self.flush_partial()
@@ -422,6 +468,7 @@ class Supervisor:
             self.close_conn(conn)
             return
         conn.buffer += data
+        conn.last_data = time.monotonic()
         if not conn.stream:
             if b"\n" not in conn.buffer:
                 return
@@ -433,7 +480,7 @@ class Supervisor:
                 self.talking.add(conn.pid)
         if conn.stream == "events":
             self.read_events(conn)
-        else:
+        elif len(conn.buffer) >= CHUNK:
             self.read_output(conn, final=False)
 
     def read_events(self, conn: Conn) -> None:
@@ -484,9 +531,11 @@ class Supervisor:
             piece, text = text[:CHUNK], text[CHUNK:]
             self.emit("output", piece, pid=pid, role=role, data=data)
 
-    def flush_partial(self) -> None:
+    def flush_partial(self, quiet: float = QUIET) -> None:
+        """Send the output of every stream that has been silent for `quiet` seconds."""
+        now = time.monotonic()
         for conn in self.conns.values():
-            if conn.stream in ("stdout", "stderr") and conn.buffer:
+            if conn.stream in ("stdout", "stderr") and conn.buffer and now - conn.last_data >= quiet:
                 self.read_output(conn, final=True)
 
     def close_conn(self, conn: Conn) -> None:
@@ -521,7 +570,7 @@ class Supervisor:
     def scan_helpers(self, force: bool) -> None:
         """Name the processes the interpreter started for itself (resource tracker, fork server)."""
         now = time.monotonic()
-        if not force and now - self.last_scan < 0.05:
+        if not force and len(self.roles) > 8 and now - self.last_scan < 0.05:
             return
         self.last_scan = now
         for pid, cmdline in group_members(self.parent_pid).items():
@@ -550,6 +599,7 @@ class Supervisor:
             if pid == 0:
                 return
             code = os.waitstatus_to_exitcode(status)
+            self.pump()  # what the process said before it ended comes before its end
             if pid == self.parent_pid:
                 self.parent_status = code
                 self.scan_helpers(force=True)
@@ -558,6 +608,16 @@ class Supervisor:
                 words, data = exit_text(code)
                 self.emit("process-exit", f"{role} {words}", pid=pid, role=role,
                           data={**data, "reported_by": os.getpid()})
+
+    def pump(self) -> None:
+        """Read whatever the processes have already written, without waiting."""
+        for _ in range(1000):
+            ready = [k for k, _ in self.sel.select(0) if k.data == "conn"]
+            if not ready:
+                return
+            for key in ready:
+                if key.fd in self.conns:
+                    self.read_conn(self.conns[key.fd])
 
     def on_timeout(self) -> None:
         stuck = [p for p in self.talking if p not in self.exited and self.alive(p)]
@@ -578,7 +638,7 @@ class Supervisor:
                     self.read_conn(self.conns[key.fd])
             if not ready and all("most recent call first" in s for s in self.collecting.values()):
                 break
-        self.flush_partial()
+        self.flush_partial(quiet=0)
         stacks, self.collecting = self.collecting, None
         for pid, stack in stacks.items():
             role = self.roles.get(pid, "?")
@@ -611,13 +671,18 @@ class Supervisor:
                       data={"left": [{"pid": p, "role": r} for p, r in left.items()]})
 
     def kill_all(self) -> None:
-        """SIGTERM the run's process group, then SIGKILL what is left, and reap everything."""
+        """End every process of the run: the parent first (it ends its children and cleans up
+        what multiprocessing registered), then SIGTERM and SIGKILL to whatever is left."""
         self.scan_helpers(force=True)
-        for sig, grace in ((signal.SIGTERM, TERM_GRACE), (signal.SIGKILL, 2.0)):
+        steps = ((lambda: os.kill(self.parent_pid, signal.SIGTERM), TERM_GRACE),
+                 (lambda: os.killpg(self.parent_pid, signal.SIGTERM), TERM_GRACE / 2),
+                 # the resource tracker ignores SIGTERM and, once everyone else is gone, removes
+                 # what they left in /dev/shm: give it that chance before the last resort
+                 (lambda: self.kill_all_but_tracker(signal.SIGKILL), 2.0),
+                 (lambda: os.killpg(self.parent_pid, signal.SIGKILL), 2.0))
+        for send, grace in steps:
             try:
-                os.killpg(self.parent_pid, sig)
-            except ProcessLookupError:
-                pass
+                send()
             except OSError as e:
                 if e.errno != errno.ESRCH:
                     raise
@@ -628,21 +693,27 @@ class Supervisor:
                     return
                 # drain sockets so nobody blocks writing, and so the last words are kept
                 for key, _ in self.sel.select(0.02):
-                    if key.data == "conn":
+                    if key.data == "conn" and key.fd in self.conns:
                         self.read_conn(self.conns[key.fd])
 
+    def kill_all_but_tracker(self, sig: int) -> None:
+        for pid, cmdline in group_members(self.parent_pid).items():
+            if helper_role(cmdline) != "resource-tracker":
+                try:
+                    os.kill(pid, sig)
+                except OSError:
+                    pass
+
     def check_shm(self) -> None:
-        """Report (and remove) what the run left in /dev/shm."""
+        """Report what appeared in /dev/shm during the run and is still there.
+
+        Nothing is removed: another run on this machine may own it. multiprocessing's own
+        clean-up, or the resource tracker after a kill, removes what a run created."""
         left = sorted(shm_entries() - self.shm_before)
-        if not left:
-            return
-        for name in left:
-            try:
-                os.unlink(os.path.join("/dev/shm", name))
-            except OSError:
-                pass
-        self.emit("error", f"the run left {len(left)} entr{'y' if len(left) == 1 else 'ies'} in "
-                  f"/dev/shm, removed by the runner: {', '.join(left)}", data={"shm_left": left})
+        if left:
+            self.emit("error", f"{len(left)} entr{'y' if len(left) == 1 else 'ies'} appeared in "
+                      f"/dev/shm during the run and {'is' if len(left) == 1 else 'are'} still "
+                      f"there: {', '.join(left)}", data={"shm_left": left})
 
     def report_findings(self) -> None:
         try:
