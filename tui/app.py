@@ -1,0 +1,495 @@
+"""The statelab app: choose a scenario, run it in real processes, watch them, step through it.
+
+The app never forks: each run is the engine (`python -m scenarios`) in a fresh
+interpreter, started as an asyncio subprocess in its own session. Its events
+come back as `RunEvents` messages, psutil samples as `Samples` messages from a
+thread worker; the handlers update the widgets inside `batch_update()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import os
+import platform
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, Footer, Input, OptionList, Select, TabbedContent, TabPane
+
+from scenarios import catalog, knobs
+from scenarios.catalog import Module, Scenario
+from scenarios.knobs import Config, ConfigError
+from tui import export
+from tui.messages import Event, RunEnded, RunEvents, Samples
+from tui.runclient import RunClient
+from tui.sampler import Sampler
+from tui.screens.help import HelpScreen
+from tui.widgets.code_view import CodeView
+from tui.widgets.colours import Colours
+from tui.widgets.findings_view import FindingsView
+from tui.widgets.header_info import HeaderInfo
+from tui.widgets.lesson_view import LessonView
+from tui.widgets.observation_log import ObservationLog
+from tui.widgets.process_table import ProcessTable
+from tui.widgets.scenario_list import ScenarioList
+from tui.widgets.settings_form import SettingsForm
+
+DEFAULT_SCENARIO = "shared-value"
+USAGE = """\
+usage: statelab [--scenario NAME] [--typecode C] [--lock MODE] [--start-method M] [--value V]
+                [other knobs of the scenario] [--timeout S] [--run] [--step]
+
+Opens the statelab app. --run runs the scenario at once; --step runs it paused at its
+first checkpoint (press s to step). `statelab list` shows the scenarios and their knobs.
+"""
+
+
+def this_interpreter() -> dict[str, Any]:
+    return {"python": platform.python_version(),
+            "platform": f"{platform.system()} {platform.machine()}",
+            "default_start_method": knobs.default_start_method()}
+
+
+def available_modules(names: Sequence[str] | None = None) -> dict[str, Module]:
+    """The scenario modules that load; one still being written is skipped."""
+    found: dict[str, Module] = {}
+    for name in names if names is not None else catalog.names():
+        try:
+            found[name] = catalog.load(name)
+        except Exception:  # ModuleNotFoundError while it is written, or a half-written module
+            continue
+    return found
+
+
+class ScenarioCommands(Provider):
+    """The command palette lists the scenarios."""
+
+    def _scenarios(self) -> list[Scenario]:
+        app = self.app
+        return [m.spec for m in app.modules.values()] if isinstance(app, StatelabApp) else []
+
+    async def discover(self) -> Hits:
+        for spec in self._scenarios():
+            yield DiscoveryHit(f"scenario: {spec.name}", partial(self._choose, spec.name),
+                               help=spec.summary)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for spec in self._scenarios():
+            text = f"scenario: {spec.name}"
+            score = matcher.match(f"{text} {spec.title}")
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), partial(self._choose, spec.name),
+                          help=spec.summary)
+
+    def _choose(self, name: str) -> None:
+        app = self.app
+        if isinstance(app, StatelabApp):
+            app.choose_scenario(name)
+
+
+class StatelabApp(App[int]):
+    """The laboratory."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "statelab"
+    COMMANDS: ClassVar[set[Any]] = App.COMMANDS | {ScenarioCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "run", "run"),
+        Binding("s", "step", "step"),
+        Binding("x", "stop", "stop"),
+        Binding("e", "export", "export"),
+        Binding("question_mark", "help", "help", key_display="?"),
+        Binding("q", "quit", "quit"),
+        Binding("b", "toggle_sidebar", "sidebar"),
+        Binding("escape", "leave_field", "leave field", show=False),
+    ]
+
+    def __init__(self, scenario: str | None = None, options: dict[str, str] | None = None, *,
+                 run: bool = False, step: bool = False,
+                 interpreter: dict[str, Any] | None = None,
+                 scenario_names: Sequence[str] | None = None) -> None:
+        super().__init__()
+        self.modules = available_modules(scenario_names)
+        fallback = DEFAULT_SCENARIO if DEFAULT_SCENARIO in self.modules else None
+        self.initial = scenario if scenario in self.modules else (
+            fallback or next(iter(self.modules), None))
+        self.initial_options = dict(options or {})
+        self.autorun = run or step
+        self.autostep = step
+        self.interpreter = interpreter or this_interpreter()
+        self.colours = Colours()
+        self.scenario: str | None = None
+        self.run_id = 0
+        self.client: RunClient | None = None
+        self.sampler: Sampler | None = None
+        self.events: list[Event] = []  # the current run's events, as the engine wrote them
+        self.run_config: Config | None = None
+        self.held: dict[int, str] = {}  # pid -> checkpoint it is held at
+        self.last_export: tuple[Path, Path] | None = None
+        atexit.register(self._kill_at_exit)
+
+    # -- layout ----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield HeaderInfo(self.interpreter, id="header")
+        with Horizontal(id="body"):
+            with VerticalScroll(id="sidebar"):
+                yield ScenarioList([m.spec for m in self.modules.values()], id="scenarios")
+                yield SettingsForm(id="settings")
+            with Vertical(id="main"):
+                yield ProcessTable(self.colours, id="processes")
+                yield ObservationLog(self.colours, id="log")
+                with TabbedContent(id="tabs"):
+                    with TabPane("Findings", id="tab-findings"):
+                        yield FindingsView(id="findings")
+                    with TabPane("Code", id="tab-code"):
+                        yield CodeView(id="code")
+                    with TabPane("Lesson", id="tab-lesson"):
+                        yield LessonView(id="lesson")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGHUP, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self._hang_up, sig)
+        self.header.show("ready: r runs, s steps, ? help", "bold")
+        if self.initial is None:
+            self.header.show("no scenario module could be loaded", "bold red")
+            return
+        await self.select_scenario(self.initial, self.initial_options)
+        self.query_one(ScenarioList).choose(self.initial)
+        self.query_one(ScenarioList).focus()
+        if self.autorun:
+            self.call_after_refresh(self.start_run, self.autostep)
+
+    # -- widgets ---------------------------------------------------------------------------
+
+    @property
+    def header(self) -> HeaderInfo:
+        return self.query_one(HeaderInfo)
+
+    @property
+    def settings(self) -> SettingsForm:
+        return self.query_one(SettingsForm)
+
+    @property
+    def table(self) -> ProcessTable:
+        return self.query_one(ProcessTable)
+
+    @property
+    def log_view(self) -> ObservationLog:
+        return self.query_one(ObservationLog)
+
+    @property
+    def findings(self) -> FindingsView:
+        return self.query_one(FindingsView)
+
+    # -- choosing a scenario ---------------------------------------------------------------
+
+    def choose_scenario(self, name: str) -> None:
+        """Select a scenario from anywhere (command palette, tests)."""
+        self.query_one(ScenarioList).choose(name)
+        self.run_worker(self.select_scenario(name), group="select", exclusive=True)
+
+    async def select_scenario(self, name: str, given: dict[str, str] | None = None) -> None:
+        if name == self.scenario and given is None:
+            return
+        module = self.modules[name]
+        self.scenario = name
+        await self.settings.set_scenario(module.spec, given)
+        self.query_one(CodeView).show_source(module.source())
+        await self.query_one(LessonView).show(name, module.spec.summary, module.lesson())
+
+    @on(OptionList.OptionHighlighted, "#scenarios")
+    async def _scenario_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        name = event.option.id
+        if name and name in self.modules and name != self.scenario:
+            await self.select_scenario(name)
+
+    @on(SettingsForm.Changed)
+    def _settings_changed(self, event: SettingsForm.Changed) -> None:
+        code = self.query_one(CodeView)
+        code.show_knobs(event.config.to_argv() if event.config else None, event.error)
+
+    # -- running ---------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self.client is not None and self.client.running
+
+    @on(SettingsForm.RunRequested)
+    async def _run_requested(self, event: SettingsForm.RunRequested) -> None:
+        if event.step:
+            await self.action_step()
+        else:
+            await self.action_run()
+
+    async def action_run(self) -> None:
+        await self.start_run(False)
+
+    async def action_step(self) -> None:
+        client = self.client
+        if client is not None and client.running:
+            if not client.config.step:
+                self.notify("This run is not in step mode. Stop it (x), then press s to start "
+                            "a stepped run.", severity="warning")
+            elif not self.held:
+                self.notify("No process is held at a checkpoint yet.", timeout=2)
+            else:
+                client.step()
+                self.header.show(f"running {client.config.scenario} (step mode)", "bold")
+            return
+        await self.start_run(True)
+
+    async def start_run(self, step: bool) -> None:
+        if self.running:
+            self.notify("A run is in progress: x stops it.", severity="warning")
+            return
+        config = self.settings.validate(step=step)
+        if config is None:
+            problem = next(iter(self.settings.errors.values()), "the settings are not valid")
+            self.notify(f"Run refused: {problem}", severity="error", timeout=6)
+            return
+        self.run_id += 1
+        self.events = []
+        self.held = {}
+        self.run_config = config
+        self.last_export = None
+        with self.batch_update():
+            self.colours.clear()
+            self.table.reset()
+            self.log_view.reset()
+            self.findings.reset()
+            self.query_one(CodeView).show_knobs(config.to_argv())
+        client = RunClient(config, self.run_id, self.post_message)
+        try:
+            await client.start()
+        except OSError as e:
+            self.notify(f"could not start the engine: {e}", severity="error")
+            return
+        self.client = client
+        self.sampler = Sampler(self.run_id, client.runner_pid, client.pids.copy, self.post_message)
+        self.run_worker(self.sampler.loop, thread=True, group="sampler", exit_on_error=False)
+        mode = " (step mode)" if step else ""
+        self.header.show(f"running {config.scenario} under {config.start_method}{mode}", "bold")
+
+    async def action_stop(self) -> None:
+        client = self.client
+        if client is None or not client.running:
+            self.notify("Nothing is running.", timeout=2)
+            return
+        self.header.show("stopping…", "bold yellow")
+        self._stop_in_background(client)
+
+    @work(group="shutdown", exit_on_error=False)
+    async def _stop_in_background(self, client: RunClient) -> None:
+        await client.shutdown()
+
+    # -- what the run reports --------------------------------------------------------------
+
+    @on(RunEvents)
+    def _run_events(self, message: RunEvents) -> None:
+        if message.run_id != self.run_id:
+            return
+        events = message.events
+        self.events.extend(events)
+        for event in events:
+            pid = event.get("pid")
+            if not isinstance(pid, int):
+                continue
+            if event.get("kind") == "checkpoint" and (event.get("data") or {}).get("hold"):
+                self.held[pid] = str((event.get("data") or {}).get("name", "a checkpoint"))
+            else:
+                self.held.pop(pid, None)
+        with self.batch_update():
+            self.table.apply_events(events)
+            self.log_view.add(events)
+            if self.findings.add(events):
+                self.query_one(TabbedContent).active = "tab-findings"
+            self._show_status(events)
+
+    def _show_status(self, events: list[Event]) -> None:
+        end = next((e for e in events if e.get("kind") == "run-end"), None)
+        if end is not None:
+            status = str(end.get("status"))
+            seconds = (end.get("data") or {}).get("seconds")
+            took = f" in {seconds:.2f} s" if isinstance(seconds, (int, float)) else ""
+            style = "bold green" if status == "ok" else "bold red"
+            self.header.show(f"{self.scenario_of_run()}: {status}{took}", style)
+        elif self.held:
+            where = next(iter(self.held.values()))
+            self.header.show(f"⏸ paused at {where}: s steps, x stops", "bold reverse")
+
+    def scenario_of_run(self) -> str:
+        return self.run_config.scenario if self.run_config else "run"
+
+    @on(RunEnded)
+    def _run_ended(self, message: RunEnded) -> None:
+        if message.run_id != self.run_id:
+            return
+        if self.sampler is not None:
+            self.sampler.stop()
+        self.held = {}
+        self.table.release_all()
+        if not any(e.get("kind") == "run-end" for e in self.events):
+            problem = message.stderr.strip().splitlines()
+            text = problem[-1] if problem else f"the engine exited with code {message.returncode}"
+            self.header.show(f"run failed: {text}", "bold red")
+            self.notify(text, severity="error", timeout=8)
+
+    @on(Samples)
+    def _samples(self, message: Samples) -> None:
+        if message.run_id != self.run_id:
+            return
+        self.table.apply_samples(message.samples, message.gone)
+
+    @on(Button.Pressed, "#stop")
+    async def _stop_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        await self.action_stop()
+
+    # -- export, help, leaving -------------------------------------------------------------
+
+    def action_export(self) -> None:
+        if not self.events or self.run_config is None:
+            self.notify("Nothing to export yet: run a scenario first.", timeout=3)
+            return
+        rows = [dict(row.cells) for row in self.table.rows_by_pid.values()]
+        transcript = export.Transcript(self.run_config.scenario, self.run_config.to_argv(),
+                                       list(self.events), rows)
+        try:
+            md, jsonl = export.export(transcript)
+        except OSError as e:
+            self.notify(f"export failed: {e}", severity="error")
+            return
+        self.last_export = (md, jsonl)
+        self.notify(f"Transcript written: {md.name} and {jsonl.name}", title="export", timeout=8)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_toggle_sidebar(self) -> None:
+        sidebar = self.query_one("#sidebar")
+        sidebar.display = not sidebar.display
+        if not sidebar.display and sidebar.has_focus_within:
+            self.table.focus()
+
+    def action_leave_field(self) -> None:
+        if isinstance(self.focused, (Input, Select)):
+            self.query_one(ScenarioList).focus()
+
+    async def action_quit(self) -> None:
+        self.header.show("stopping the run and quitting…", "bold yellow")
+        await self.stop_everything()
+        self.exit(0)
+
+    async def stop_everything(self) -> None:
+        if self.sampler is not None:
+            self.sampler.stop()
+        if self.client is not None:
+            await self.client.shutdown()
+
+    def _hang_up(self, sig: int) -> None:
+        """SIGHUP (the terminal went away) or SIGTERM: kill the run now, then leave."""
+        if self.client is not None:
+            self.client.kill_now()
+        if self.sampler is not None:
+            self.sampler.stop()
+        # the terminal may be gone: if leaving hangs on it, leave anyway
+        timer = threading.Timer(1.5, os._exit, (128 + sig,))
+        timer.daemon = True
+        timer.start()
+        self.exit(128 + sig)
+
+    def _kill_at_exit(self) -> None:
+        if self.client is not None:
+            self.client.kill_now()
+
+
+# -- command line ---------------------------------------------------------------------------
+
+
+class UsageError(Exception):
+    pass
+
+
+def parse_args(argv: Sequence[str]) -> tuple[str | None, dict[str, str], bool, bool]:
+    """(scenario, knob options as text, run, step); UsageError with one line on bad input."""
+    args = list(argv)
+    scenario: str | None = None
+    options: dict[str, str] = {}
+    run = step = False
+    while args:
+        arg = args.pop(0)
+        if arg in ("--run", "--step"):
+            run = run or arg == "--run"
+            step = step or arg == "--step"
+            continue
+        if not arg.startswith("--") or arg == "--":
+            raise UsageError(f"unexpected argument {arg!r}; options look like --name VALUE")
+        name, eq, inline = arg[2:].partition("=")
+        name = name.replace("-", "_")
+        if eq:
+            text = inline
+        elif args and not (args[0].startswith("--") and args[0][2:3].isalpha()):
+            text = args.pop(0)
+        else:
+            raise UsageError(f"{arg} needs a value")
+        if name == "scenario":
+            scenario = text
+        elif name in options:
+            raise UsageError(f"{arg} is given twice")
+        else:
+            options[name] = text
+    name = scenario or DEFAULT_SCENARIO
+    if name not in catalog.names():
+        raise UsageError(f"unknown scenario {name!r}; choose one of {', '.join(catalog.names())}")
+    try:
+        catalog.load(name)
+    except ConfigError as e:
+        raise UsageError(str(e)) from None
+    except Exception as e:
+        raise UsageError(
+            f"scenario {name!r} cannot be loaded yet ({type(e).__name__}: {e})") from None
+    try:
+        knobs.parse(name, options, step=step)
+    except ConfigError as e:
+        raise UsageError(str(e)) from None
+    return scenario, options, run, step
+
+
+def main(argv: list[str]) -> int:
+    """`statelab [--scenario NAME] [knobs] [--run] [--step]`: open the app. Exit 2 on bad input."""
+    if any(a in ("-h", "--help") for a in argv):
+        print(USAGE, end="")
+        return 0
+    try:
+        scenario, options, run, step = parse_args(argv)
+    except UsageError as e:
+        print(f"statelab: {e}", file=sys.stderr)
+        return 2
+    app = StatelabApp(scenario, options, run=run, step=step)
+    try:
+        result = app.run()
+    finally:
+        app._kill_at_exit()
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

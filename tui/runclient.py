@@ -1,0 +1,172 @@
+"""Start one run of the engine as a subprocess and read its events without blocking the loop.
+
+The runner (`python -m scenarios ... --control`) is started in its own session
+(so its own process group, and no SIGHUP from the app's terminal). Its stdin is
+the control channel (`step`, `stop`); if the app dies, stdin closes and the
+runner stops the run by itself. The scenario's processes are in a second group,
+led by the scenario's parent: a hard kill signals both groups.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+from collections.abc import Callable
+
+from textual.message import Message
+
+from scenarios.knobs import Config
+from tui.messages import Event, RunEnded, RunEvents
+
+CHUNK = 1 << 16
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    if pgid > 1 and pgid != os.getpgrp():
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, sig)
+
+
+class RunClient:
+    """One run: the runner subprocess, its control channel, and the pids it reported."""
+
+    def __init__(self, config: Config, run_id: int, post: Callable[[Message], object]) -> None:
+        self.config = config
+        self.run_id = run_id
+        self._post = post
+        self.proc: asyncio.subprocess.Process | None = None
+        self.parent_pid = 0  # leader of the scenario's process group
+        self.pids: set[int] = set()  # every pid the events named
+        self.ended = asyncio.Event()
+        self.returncode: int | None = None
+        self._reader: asyncio.Task[None] | None = None
+
+    @property
+    def argv(self) -> list[str]:
+        return [sys.executable, "-m", "scenarios", *self.config.to_argv(), "--control"]
+
+    @property
+    def runner_pid(self) -> int:
+        return self.proc.pid if self.proc is not None else 0
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and not self.ended.is_set()
+
+    async def start(self) -> None:
+        self.proc = await asyncio.create_subprocess_exec(
+            *self.argv,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )
+        self.pids.add(self.proc.pid)
+        self._reader = asyncio.create_task(self._read(), name=f"statelab-run-{self.run_id}")
+
+    async def _read(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        stdout = self.proc.stdout
+        buffer = b""
+        try:
+            while True:
+                chunk = await stdout.read(CHUNK)
+                if not chunk:
+                    break
+                buffer += chunk
+                if b"\n" not in buffer:
+                    continue
+                complete, _, buffer = buffer.rpartition(b"\n")
+                events = self._decode(complete.split(b"\n"))
+                if events:
+                    self._post(RunEvents(self.run_id, events))
+            if buffer.strip():
+                events = self._decode([buffer])
+                if events:
+                    self._post(RunEvents(self.run_id, events))
+            stderr = b""
+            if self.proc.stderr is not None:
+                stderr = await self.proc.stderr.read()
+            self.returncode = await self.proc.wait()
+        finally:
+            self.ended.set()
+        self._post(RunEnded(self.run_id, self.returncode, stderr.decode(errors="replace")))
+
+    def _decode(self, lines: list[bytes]) -> list[Event]:
+        events: list[Event] = []
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                event = json.loads(line)
+            except ValueError:
+                event = {"t": None, "pid": self.runner_pid, "role": "runner", "kind": "output",
+                         "text": line.decode(errors="replace"), "data": {"stream": "stdout"}}
+            if not isinstance(event, dict):
+                continue
+            self._note(event)
+            events.append(event)
+        return events
+
+    def _note(self, event: Event) -> None:
+        pid = event.get("pid")
+        if isinstance(pid, int) and event.get("kind") in ("process-start", "run-start"):
+            self.pids.add(pid)
+            if event.get("role") == "parent" and event.get("kind") == "process-start":
+                self.parent_pid = pid
+
+    # -- control ----------------------------------------------------------------------------
+
+    def _send(self, line: bytes) -> bool:
+        if not self.running or self.proc is None or self.proc.stdin is None:
+            return False
+        try:
+            self.proc.stdin.write(line)
+        except (BrokenPipeError, ConnectionResetError, RuntimeError):
+            return False
+        return True
+
+    def step(self) -> bool:
+        """Release every process held at a checkpoint."""
+        return self._send(b"step\n")
+
+    def stop(self) -> bool:
+        """Ask the runner to stop the run (it kills every process and reports)."""
+        return self._send(b"stop\n")
+
+    def kill_now(self) -> None:
+        """Synchronous hard kill of both process groups: for SIGHUP, exit paths, atexit."""
+        if self.proc is None or self.ended.is_set():
+            return
+        _signal_group(self.parent_pid, signal.SIGKILL)
+        _signal_group(self.runner_pid, signal.SIGTERM)  # the runner then reaps what is left
+
+    async def shutdown(self, grace: float = 1.0) -> None:
+        """Stop the run and make sure every process of it is gone: stop, then TERM, then KILL."""
+        if self.proc is None:
+            return
+        if not self.ended.is_set():
+            self.stop()
+            if not await self._wait(grace):
+                for sig in (signal.SIGTERM, signal.SIGKILL):
+                    _signal_group(self.parent_pid, sig)
+                    _signal_group(self.runner_pid, sig)
+                    if await self._wait(0.5):
+                        break
+        if self._reader is not None and not self._reader.done():
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(self._reader), 0.5)
+        if self.proc.stdin is not None:
+            with contextlib.suppress(Exception):
+                self.proc.stdin.close()
+
+    async def _wait(self, seconds: float) -> bool:
+        try:
+            await asyncio.wait_for(self.ended.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True

@@ -1,0 +1,112 @@
+"""Sample the run's processes with psutil, in a thread worker, never on the event loop.
+
+Each pass reads RSS, USS and PSS (memory_full_info: /proc/PID/smaps_rollup),
+CPU %, threads, state and ppid of the runner, every pid the events named, and
+every descendant of the runner (the helper processes the interpreter starts:
+resource tracker, fork server, manager). One `Samples` message per pass.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import psutil
+from textual.message import Message
+
+from tui.messages import ProcSample, Samples
+
+INTERVAL = 0.5  # seconds between passes: 2 Hz keeps the app light
+
+
+def guess_role(cmdline: list[str]) -> str:
+    text = " ".join(cmdline)
+    if "resource_tracker" in text:
+        return "resource-tracker"
+    if "forkserver" in text:
+        return "forkserver"
+    if "spawn_main" in text:
+        return "process"
+    return ""
+
+
+class Sampler:
+    """Samples the processes of one run until stopped."""
+
+    def __init__(self, run_id: int, runner_pid: int, known: Callable[[], set[int]],
+                 post: Callable[[Message], object], interval: float = INTERVAL) -> None:
+        self.run_id = run_id
+        self.runner_pid = runner_pid
+        self.known = known
+        self.post = post
+        self.interval = interval
+        self._stop = threading.Event()
+        self._procs: dict[int, psutil.Process] = {}
+        self._dead: set[int] = set()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def loop(self) -> None:
+        """The worker body: one pass, then wait for the next tick or the stop."""
+        while True:
+            self.post(self.sample())
+            if self._stop.wait(self.interval):
+                return
+
+    def pids(self) -> set[int]:
+        pids = set(self.known()) | {self.runner_pid}
+        runner = self._procs.get(self.runner_pid)
+        try:
+            if runner is None:
+                runner = psutil.Process(self.runner_pid)
+                self._procs[self.runner_pid] = runner
+            pids.update(child.pid for child in runner.children(recursive=True))
+        except psutil.Error:
+            pass
+        return pids - self._dead
+
+    def sample(self) -> Samples:
+        found: dict[int, ProcSample] = {}
+        gone: set[int] = set()
+        for pid in sorted(self.pids()):
+            sample = self._one(pid)
+            if sample is None:
+                gone.add(pid)
+                self._dead.add(pid)
+                self._procs.pop(pid, None)
+            else:
+                found[pid] = sample
+        return Samples(self.run_id, found, frozenset(gone))
+
+    def _one(self, pid: int) -> ProcSample | None:
+        try:
+            proc = self._procs.get(pid)
+            first = proc is None
+            if proc is None:
+                proc = psutil.Process(pid)
+                self._procs[pid] = proc
+            with proc.oneshot():
+                state = proc.status()
+                if state == psutil.STATUS_ZOMBIE:
+                    return ProcSample(pid, None, "zombie", None, None, None, None, None)
+                ppid = proc.ppid()
+                cpu = proc.cpu_percent(None)
+                threads = proc.num_threads()
+                guess = guess_role(proc.cmdline()) if first else ""
+                rss = uss = pss = None
+                try:
+                    full = proc.memory_full_info()
+                    rss, uss = full.rss, full.uss
+                    pss = getattr(full, "pss", None)
+                except (psutil.AccessDenied, psutil.ZombieProcess):
+                    rss = proc.memory_info().rss
+        except psutil.NoSuchProcess:
+            return None
+        except psutil.Error:
+            return ProcSample(pid, None, "?", None, None, None, None, None)
+        return ProcSample(pid, ppid, state, rss, uss, pss, None if first else cpu, threads, guess)

@@ -1,0 +1,66 @@
+"""The help screen, on `?`: keys, panes, and what statelab promises."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP = """\
+# statelab: what processes really see
+
+Pick a scenario on the left, set its knobs, and run it. Every process is a real
+process, started by the engine (`python -m scenarios`) in a fresh interpreter;
+every line in the log was observed in one of them.
+
+| key | does |
+|---|---|
+| `r` | run the scenario with these settings |
+| `s` | step: start a run paused at its first checkpoint, or release the processes held at one |
+| `x` | stop the run (every process of it is killed) |
+| `e` | export the transcript (Markdown and JSON lines, in the current folder) |
+| `?` | this help |
+| `q` | quit (the run is stopped first) |
+| `tab` / `shift+tab` | move between panes |
+| `escape` | leave an input field (the keys above work again) |
+| `enter` | in a field: run |
+| `ctrl+p` | command palette: jump to any scenario |
+
+**Panes.** Scenario list and settings (knobs a scenario does not take are
+greyed out; a bad value is marked with what is allowed, and Run waits until it
+is fixed). The process table: role, pid, parent pid, state, memory (RSS; USS,
+the pages only this process holds; PSS, its share of the pages it shares), CPU,
+threads, and a USS trend; rows stay after a process ends, with its exit code
+or signal. The observation log: one column per process, time-ordered; output
+(prints, tracebacks) and errors stand out. Tabs: Findings (each claim, checked
+against this run, and whether the lesson agrees), Code (the scenario's source:
+what ran) and Lesson.
+
+**Command line.** `statelab [--scenario NAME] [--typecode C] [--lock MODE]
+[--start-method M] [--value V] [other knobs] [--timeout S] [--run] [--step]`:
+`--run` runs at once, `--step` runs paused at the first checkpoint.
+
+No process of a run outlives the app: not on quit, not when the terminal goes
+away, not when the app is killed.
+
+*Press `escape`, `?` or `q` to close this help.*
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    """Keys and panes."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,question_mark,q", "dismiss", "close help"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-box"):
+            yield Markdown(HELP, id="help-text")
+
+    async def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(result)

@@ -1,0 +1,222 @@
+"""The observation log: one column per process, in time order, each in its own colour.
+
+Scenario processes get a column each (as many as fit; the rest share an
+"others" column, prefixed with their role). The runner's events (run start,
+findings, run end) and helper processes' events span the whole width.
+`output` events (prints, tracebacks) and errors stand out.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rich.console import RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.events import Resize
+from textual.widgets import RichLog, Static
+
+from tui.messages import Event
+from tui.widgets.colours import Colours
+
+TIME_WIDTH = 6
+MIN_COLUMN = 22
+HELPER_ROLES = ("resource-tracker", "forkserver", "manager")
+SHOWN = ("run-start", "process-start", "observe", "checkpoint", "output", "error",
+         "process-exit", "finding", "run-end")
+
+
+def when(event: Event) -> float:
+    t = event.get("t")
+    return float(t) if isinstance(t, (int, float)) else math.inf
+
+
+class ObservationLog(Vertical):
+    """A header with the process columns above a scrolling RichLog of rows."""
+
+    def __init__(self, colours: Colours, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.colours = colours
+        self.events: list[Event] = []
+        self.roles: dict[int, str] = {}
+        self.helpers: set[int] = set()
+        self.columns: list[int] = []  # pids with a column of their own, in order of appearance
+        self._order = 0
+        self._last: tuple[float, int] = (-math.inf, 0)
+        self._width = 0
+        self._layout: tuple[int, ...] = ()
+        self.head_text = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="log-head")
+        yield RichLog(id="log-body", wrap=True, min_width=20, auto_scroll=True)
+
+    @property
+    def body(self) -> RichLog:
+        return self.query_one("#log-body", RichLog)
+
+    def reset(self) -> None:
+        self.events.clear()
+        self.roles.clear()
+        self.helpers.clear()
+        self.columns.clear()
+        self._order = 0
+        self._last = (-math.inf, 0)
+        self._layout = ()
+        self.body.clear()
+        self.head_text = ""
+        self.query_one("#log-head", Static).update("")
+
+    # -- adding events ---------------------------------------------------------------------
+
+    def add(self, events: list[Event]) -> None:
+        rewrite = False
+        fresh: list[Event] = []
+        for event in events:
+            if event.get("kind") not in SHOWN:
+                continue
+            pid = event.get("pid")
+            role = str(event.get("role", "?"))
+            data = event.get("data") or {}
+            if isinstance(pid, int):
+                self.roles.setdefault(pid, role)
+                if data.get("helper") or role in HELPER_ROLES:
+                    self.helpers.add(pid)
+                elif role != "runner" and pid not in self.columns:
+                    self.columns.append(pid)
+            self._order += 1
+            event = {**event, "_order": self._order}
+            key = (when(event), self._order)
+            if key < self._last:
+                rewrite = True
+            self._last = max(self._last, key)
+            self.events.append(event)
+            fresh.append(event)
+        if not fresh:
+            return
+        if rewrite or self._layout != self._current_layout():
+            self.rewrite()
+        else:
+            for event in fresh:
+                self._write(event)
+
+    def _width_now(self) -> int:
+        return max(40, self.body.scrollable_content_region.width or self.size.width or 80)
+
+    def _current_layout(self) -> tuple[int, ...]:
+        width = self._width_now()
+        fit = max(1, (width - TIME_WIDTH - 1) // MIN_COLUMN)
+        shown = self.columns if len(self.columns) <= fit else [*self.columns[: fit - 1], 0]
+        return (width, *shown)
+
+    def rewrite(self) -> None:
+        """Render every row again: columns changed, the width changed or a late event came."""
+        self._layout = self._current_layout()
+        self.events.sort(key=lambda e: (when(e), e["_order"]))
+        self._draw_head()
+        body = self.body
+        body.clear()
+        for event in self.events:
+            self._write(event)
+        body.scroll_end(animate=False, immediate=False)
+
+    def on_resize(self, event: Resize) -> None:
+        if self.events and self._layout and self._layout[0] != self._width_now():
+            self.rewrite()
+
+    # -- rendering -------------------------------------------------------------------------
+
+    def _grid(self) -> Table:
+        grid = Table.grid(expand=True, padding=(0, 1))
+        grid.add_column(width=TIME_WIDTH, no_wrap=True)
+        for _ in self._layout[1:]:
+            grid.add_column(ratio=1, overflow="fold")
+        return grid
+
+    def _draw_head(self) -> None:
+        grid = self._grid()
+        cells: list[RenderableType] = [Text("t (s)", style="bold")]
+        for pid in self._layout[1:]:
+            if pid == 0:
+                cells.append(Text("others", style="bold underline"))
+            else:
+                role = self.roles.get(pid, "?")
+                style = f"bold underline {self.colours.of(pid, role)}"
+                cells.append(Text(f"{role} {pid}", style=style, no_wrap=True,
+                                  overflow="ellipsis"))
+        grid.add_row(*cells)
+        self.head_text = "  ".join(c.plain for c in cells if isinstance(c, Text))
+        self.query_one("#log-head", Static).update(grid)
+
+    def _write(self, event: Event) -> None:
+        t = when(event)
+        stamp = Text(f"{t:6.3f}" if t != math.inf else "     ?", style="dim")
+        pid = event.get("pid")
+        role = str(event.get("role", "?"))
+        body = self.body
+        width = self._layout[0] if self._layout else self._width_now()
+        cell = self.describe(event)
+        columns = list(self._layout[1:])
+        column = pid if pid in columns else (0 if 0 in columns and pid in self.columns else None)
+        if column is None or role == "runner":
+            line = Text.assemble(stamp, " ")
+            if role != "runner" and isinstance(pid, int):
+                line.append(f"{role} {pid}: ", style=f"bold {self.colours.of(pid, role, True)}")
+            line.append_text(cell)
+            body.write(line, width=width)
+            return
+        if column == 0:
+            style = f"bold {self.colours.of(int(pid or 0), role)}"
+            cell = Text.assemble((f"{role}: ", style), cell)
+        grid = self._grid()
+        grid.add_row(stamp, *(cell if c == column else Text("") for c in columns))
+        body.write(grid, width=width)
+
+    def describe(self, event: Event) -> Text:
+        """One cell: what the event says, styled by its kind."""
+        kind = event.get("kind")
+        data = event.get("data") or {}
+        text = str(event.get("text", "")).rstrip("\n")
+        pid = event.get("pid")
+        role = str(event.get("role", "?"))
+        colour = self.colours.of(int(pid) if isinstance(pid, int) else 0, role,
+                                 pid in self.helpers)
+        if kind == "observe":
+            return Text(text, style=colour)
+        if kind == "checkpoint":
+            held = " — held: press s to step" if data.get("hold") else ""
+            return Text.assemble(("⏸ ", "bold"), (f"{data.get('name', '')}: ", "bold"),
+                                 (text, colour), (held, "bold reverse" if held else ""))
+        if kind == "output":
+            stream = str(data.get("stream", "out"))
+            thread = f" [{data['thread']}]" if data.get("thread") else ""
+            return Text.assemble((f" {stream}{thread} ", "bold reverse yellow"), " ",
+                                 (text, "yellow"))
+        if kind == "error":
+            extra = data.get("where") or ""
+            tb = str(data.get("traceback") or "").strip().splitlines()
+            if tb and not extra:
+                extra = tb[-1]
+            line = Text.assemble((" ERROR ", "bold reverse red"), " ", (text, "bold red"))
+            if extra and extra not in text:
+                line.append(f"\n{extra}", style="red")
+            return line
+        if kind == "process-start":
+            return Text(text, style="dim " + colour)
+        if kind == "process-exit":
+            bad = data.get("signal") or data.get("exitcode") not in (0, None)
+            return Text(text, style="bold red" if bad else "dim " + colour)
+        if kind == "finding":
+            return Text.assemble(("finding ", "bold"), (text, "bold"))
+        if kind == "run-end":
+            status = event.get("status") or data.get("status")
+            return Text(text, style="bold green" if status == "ok" else "bold red")
+        return Text(text, style="dim")
+
+    def plain(self) -> str:
+        """The text the log shows (header and rows), for tests and the transcript."""
+        lines = [strip.text.rstrip() for strip in self.body.lines]
+        return self.head_text + "\n" + "\n".join(lines)

@@ -1,0 +1,199 @@
+"""The live process table: one row per process of the run, kept after it ends.
+
+Rows come from the events (process-start, process-exit) and from the
+sampler's passes (helpers found as descendants of the runner). A pass only
+updates the cells whose text changed.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from tui.messages import Event, ProcSample
+from tui.widgets.colours import Colours
+
+# (key, heading, width): cells carry their own one-space gap (the table has no cell padding)
+COLUMNS = (("role", "role", 12), ("pid", "pid", 7), ("ppid", "ppid", 7), ("state", " state", 9),
+           ("rss", "RSS", 5), ("uss", "USS", 5), ("pss", "PSS", 5), ("cpu", "CPU%", 5),
+           ("threads", "thr", 4), ("spark", " USS trend", 11))
+NUMERIC = ("rss", "uss", "pss", "cpu", "threads", "pid", "ppid")
+SHORT_ROLES = {"resource-tracker": "res.tracker"}
+BARS = "▁▂▃▄▅▆▇█"
+SPARK_LEN = 10
+
+
+def size(n: int | None) -> str:
+    if n is None:
+        return "-"
+    value = float(n)
+    for unit in ("B", "K", "M", "G"):
+        if value < 1000 or unit == "G":
+            return f"{value:.0f}{unit}" if unit == "B" or value >= 9.95 else f"{value:.1f}{unit}"
+        value /= 1024
+    return str(n)
+
+
+def sparkline(values: list[int]) -> str:
+    if not values:
+        return ""
+    low, high = min(values), max(values)
+    if high == low:
+        return BARS[0] * len(values)
+    return "".join(BARS[min(7, int((v - low) * 8 / (high - low)))] for v in values)
+
+
+@dataclass
+class Row:
+    pid: int
+    role: str
+    helper: bool = False
+    ppid: int | None = None
+    ended: str | None = None  # "exit 0", "SIGKILL": the process is gone
+    failed: bool = False
+    held: bool = False
+    history: deque[int] = field(default_factory=lambda: deque(maxlen=SPARK_LEN))
+    cells: dict[str, str] = field(default_factory=dict)  # the text shown, per column
+
+
+class ProcessTable(DataTable[Any]):
+    """role, pid, ppid, state, RSS, USS, PSS, CPU %, threads, a USS sparkline."""
+
+    def __init__(self, colours: Colours, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=False, cell_padding=0, **kwargs)
+        self.colours = colours
+        self.rows_by_pid: dict[int, Row] = {}
+
+    def on_mount(self) -> None:
+        for key, label, width in COLUMNS:
+            heading = Text(label, justify="right") if key in NUMERIC else Text(label)
+            self.add_column(heading, key=key, width=width)
+
+    def reset(self) -> None:
+        self.clear()
+        self.rows_by_pid.clear()
+
+    # -- events ----------------------------------------------------------------------------
+
+    def apply_events(self, events: list[Event]) -> None:
+        for event in events:
+            kind = event.get("kind")
+            data = event.get("data") or {}
+            pid = event.get("pid")
+            if not isinstance(pid, int):
+                continue
+            role = str(event.get("role", "?"))
+            if kind == "run-start":
+                runner = data.get("runner", pid)
+                self._ensure(int(runner), "runner")
+            elif kind == "process-start":
+                row = self._ensure(pid, role, helper=bool(data.get("helper")))
+                if data.get("ppid") is not None:
+                    row.ppid = int(data["ppid"])
+                self._draw(row)
+            elif kind == "process-exit":
+                row = self._ensure(pid, role)
+                code = data.get("exitcode")
+                if data.get("signal"):
+                    row.ended = str(data["signal"])
+                    row.failed = True
+                else:
+                    row.ended = f"exit {code}" if code is not None else "ended"
+                    row.failed = code not in (0, None)
+                row.held = False
+                self._draw(row)
+            elif kind == "checkpoint" and pid in self.rows_by_pid:
+                row = self.rows_by_pid[pid]
+                row.held = bool(data.get("hold"))
+                self._draw(row)
+            elif pid in self.rows_by_pid and self.rows_by_pid[pid].held:
+                row = self.rows_by_pid[pid]
+                row.held = False
+                self._draw(row)
+            elif kind == "run-end":
+                runner_row = self.rows_by_pid.get(pid)
+                if runner_row is not None and runner_row.role == "runner":
+                    runner_row.ended = str(event.get("status", "ended"))
+                    self._draw(runner_row)
+
+    def release_all(self) -> None:
+        for row in self.rows_by_pid.values():
+            if row.held:
+                row.held = False
+                self._draw(row)
+
+    # -- samples ---------------------------------------------------------------------------
+
+    def apply_samples(self, samples: dict[int, ProcSample], gone: frozenset[int]) -> None:
+        for pid, sample in samples.items():
+            row = self.rows_by_pid.get(pid)
+            if row is None:
+                row = self._ensure(pid, sample.guess or "process", helper=True)
+            if sample.ppid is not None:
+                row.ppid = sample.ppid
+            if sample.uss is not None:
+                row.history.append(sample.uss)
+            self._draw(row, sample)
+        for pid in gone:
+            row = self.rows_by_pid.get(pid)
+            if row is not None and row.ended is None:
+                row.ended = "gone"
+                self._draw(row)
+
+    # -- drawing ---------------------------------------------------------------------------
+
+    def _ensure(self, pid: int, role: str, helper: bool = False) -> Row:
+        row = self.rows_by_pid.get(pid)
+        if row is None:
+            row = Row(pid, role, helper)
+            self.rows_by_pid[pid] = row
+            self.add_row(*(self._cell(row, k, "") for k, _, _ in COLUMNS), key=str(pid))
+            self._draw(row)
+        elif role not in ("?", "process") and row.role != role:
+            row.role = role
+            row.helper = row.helper or helper
+            self._draw(row)
+        return row
+
+    def _texts(self, row: Row, sample: ProcSample | None) -> dict[str, str]:
+        texts = {"role": SHORT_ROLES.get(row.role, row.role), "pid": str(row.pid),
+                 "ppid": "" if row.ppid is None else str(row.ppid)}
+        if row.ended is not None:
+            texts["state"] = row.ended
+        elif row.held:
+            texts["state"] = "held"
+        elif sample is not None:
+            texts["state"] = sample.state
+        if sample is not None and row.ended is None:
+            texts.update(rss=size(sample.rss), uss=size(sample.uss), pss=size(sample.pss),
+                         cpu="" if sample.cpu is None else f"{sample.cpu:.0f}",
+                         threads="" if sample.threads is None else str(sample.threads),
+                         spark=sparkline(list(row.history)))
+        return texts
+
+    def _cell(self, row: Row, key: str, text: str) -> Text:
+        if key == "role":
+            return Text(text, style=self.colours.of(row.pid, row.role, row.helper) + " bold",
+                        no_wrap=True, overflow="ellipsis")
+        if key == "state":
+            if row.ended is not None:
+                return Text.assemble(" ", (text, "bold red" if row.failed else "dim"))
+            if row.held:
+                return Text.assemble(" ", ("⏸ held", "bold reverse"))
+            return Text(" " + text)
+        if key in NUMERIC:
+            return Text(text, justify="right")
+        if key == "spark":
+            return Text(" " + text, style=self.colours.of(row.pid, row.role, row.helper))
+        return Text(text)
+
+    def _draw(self, row: Row, sample: ProcSample | None = None) -> None:
+        for key, text in self._texts(row, sample).items():
+            if row.cells.get(key) == text:
+                continue
+            row.cells[key] = text
+            self.update_cell(str(row.pid), key, self._cell(row, key, text))

@@ -1,0 +1,246 @@
+"""The settings of the selected scenario: one row per knob, each checked as it is typed.
+
+Knobs the scenario does not take are disabled. A bad value is marked at its
+input with what is allowed (the engine's own message), and Run is refused
+until it is fixed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Button, Input, Label, Select, Static
+
+from scenarios import knobs, typecodes
+from scenarios.catalog import Scenario
+from scenarios.knobs import COMMON, Config, ConfigError, Knob
+
+LABELS = {"typecode": "type", "lock": "lock", "value": "value",
+          "start_method": "start", "timeout": "timeout"}
+LOCK_LABELS = {"true": "True (RLock)", "false": "False (raw)", "lock": "a Lock()",
+               "rlock": "an RLock()"}
+
+
+def choice_label(knob: Knob, choice: str) -> str:
+    if knob.name == "typecode":
+        return typecodes.TYPECODES[choice].label()
+    if knob.name == "lock":
+        return LOCK_LABELS.get(choice, choice)
+    if knob.name == "start_method" and choice == knobs.default_start_method():
+        return f"{choice} (default)"
+    return choice
+
+
+class SettingsForm(Vertical):
+    """Settings for one scenario; posts `SettingsForm.Changed` after every edit."""
+
+    class Changed(Message):
+        def __init__(self, config: Config | None, error: str | None) -> None:
+            super().__init__()
+            self.config = config
+            self.error = error
+
+    class RunRequested(Message):
+        def __init__(self, step: bool) -> None:
+            super().__init__()
+            self.step = step
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.spec: Scenario | None = None
+        self.config: Config | None = None
+        self.errors: dict[str, str] = {}
+        self._quiet = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="summary")
+        for knob in COMMON.values():
+            yield from self._row(knob)
+            if knob.name == "typecode":
+                yield Static(id="typecode-hint", classes="knob-hint")
+        yield Vertical(id="own")
+        yield Static(id="form-error")
+        with Horizontal(id="buttons"):
+            yield Button("Run r", id="run", variant="primary", compact=True)
+            yield Button("Step s", id="step", compact=True)
+            yield Button("Stop x", id="stop", variant="error", compact=True)
+
+    def _row(self, knob: Knob) -> list[Widget]:
+        widget: Widget
+        if knob.kind == "choice":
+            widget = Select([(choice_label(knob, c), c) for c in knob.choices],
+                            prompt="not used here", allow_blank=True, compact=True,
+                            id=f"knob-{knob.name}")
+        else:
+            widget = Input(compact=True, id=f"knob-{knob.name}", select_on_focus=True)
+        widget.tooltip = knob.help
+        label = Label(LABELS.get(knob.name, knob.name.replace("_", " ")), classes="knob-label")
+        return [Horizontal(label, widget, classes="knob-row", id=f"row-{knob.name}"),
+                Static(classes="knob-error", id=f"err-{knob.name}")]
+
+    # -- the scenario ----------------------------------------------------------------------
+
+    async def set_scenario(self, spec: Scenario, given: dict[str, str] | None = None) -> None:
+        """Show spec's knobs: defaults (or the given text values); the others disabled."""
+        keep = {} if self.spec is None else {n: t for n, t in self.options().items()
+                                             if n in ("start_method", "timeout")}
+        values = {**keep, **(given or {})}
+        self.spec = spec
+        self._quiet = True
+        try:
+            self.query_one("#summary", Static).update(f"[b]{spec.title}[/b]\n{spec.summary}")
+            applies = spec.knobs()
+            for name, knob in COMMON.items():
+                widget = self.query_one(f"#knob-{name}", Widget)
+                used = name in applies
+                widget.disabled = not used
+                self.query_one(f"#row-{name}").set_class(not used, "-unused")
+                self._set_widget(widget, knob, spec, values.get(name) if used else None, used)
+            own = self.query_one("#own", Vertical)
+            await own.remove_children()
+            rows: list[Widget] = []
+            for knob in spec.own:
+                rows.extend(self._row(knob))
+            await own.mount_all(rows)
+            for knob in spec.own:
+                widget = self.query_one(f"#knob-{knob.name}", Widget)
+                self._set_widget(widget, knob, spec, values.get(knob.name), True)
+        finally:
+            self._quiet = False
+        self.validate()
+
+    def _set_widget(self, widget: Widget, knob: Knob, spec: Scenario, text: str | None,
+                    used: bool) -> None:
+        if isinstance(widget, Select):
+            if not used:
+                widget.clear()
+                return
+            default = spec.default_of(knob.name)
+            if default is None and knob.name == "start_method":
+                default = knobs.default_start_method()
+            widget.value = text if text is not None else (default or knob.choices[0])
+        elif isinstance(widget, Input):
+            widget.value = text or ""
+            if not used:
+                widget.placeholder = "not used here"
+            elif knob.kind == "value":
+                widget.placeholder = "default"
+            else:
+                widget.placeholder = f"{spec.default_of(knob.name):g}"
+
+    # -- reading and checking --------------------------------------------------------------
+
+    def options(self) -> dict[str, str]:
+        """The text of every knob the scenario takes that the user set."""
+        if self.spec is None:
+            return {}
+        found: dict[str, str] = {}
+        for name in self.spec.knobs():
+            try:
+                widget = self.query_one(f"#knob-{name}", Widget)
+            except Exception:
+                continue
+            if isinstance(widget, Select):
+                if widget.value is not Select.BLANK:
+                    found[name] = str(widget.value)
+            elif isinstance(widget, Input) and widget.value.strip():
+                found[name] = widget.value.strip()
+        return found
+
+    def validate(self, step: bool = False) -> Config | None:
+        """Check every field; mark the bad ones; return the config, or None if refused."""
+        if self.spec is None:
+            return None
+        options = self.options()
+        errors: dict[str, str] = {}
+        applies = self.spec.knobs()
+        for name, text in options.items():
+            knob = applies[name]
+            try:
+                if knob.kind == "value":
+                    chosen = options.get("typecode") or self.spec.default_of("typecode")
+                    typecodes.get(chosen).parse(text)
+                else:
+                    knob.parse(text)
+            except (ConfigError, ValueError) as e:
+                message = str(e)
+                errors[name] = message if message.startswith("--") else f"{knob.flag}: {message}"
+        config: Config | None = None
+        general: str | None = None
+        if not errors:
+            try:
+                config = knobs.parse(self.spec.name, options, step=step)
+            except ConfigError as e:
+                message = str(e)
+                for name in applies:
+                    if message.startswith(applies[name].flag + ":"):
+                        errors[name] = message
+                        break
+                else:
+                    general = message
+        self._show_errors(errors, general)
+        self.config = config
+        self._hint(options)
+        self.query_one("#run", Button).disabled = config is None
+        self.query_one("#step", Button).disabled = config is None
+        if not self._quiet:
+            first = next(iter(errors.values()), general)
+            self.post_message(self.Changed(config, first))
+        return config
+
+    def _show_errors(self, errors: dict[str, str], general: str | None) -> None:
+        self.errors = dict(errors)
+        if general:
+            self.errors[""] = general
+        for row in self.query(".knob-row"):
+            name = (row.id or "row-")[4:]
+            bad = name in errors
+            row.set_class(bad, "-invalid")
+            box = self.query_one(f"#err-{name}", Static)
+            box.update(errors.get(name, ""))
+            box.display = bad
+        box = self.query_one("#form-error", Static)
+        box.update(general or "")
+        box.display = general is not None
+
+    def _hint(self, options: dict[str, str]) -> None:
+        hint = self.query_one("#typecode-hint", Static)
+        if self.spec is None or "typecode" not in self.spec.knobs():
+            hint.display = False
+            return
+        code = typecodes.TYPECODES.get(options.get("typecode") or self.spec.default_of("typecode"))
+        if code is None:
+            hint.display = False
+            return
+        hint.display = True
+        note = "; deprecated since 3.13" if code.code == "u" else ""
+        hint.update(f"{code.c_type}, {code.size} B, {code.describe_range()}{note}")
+
+    # -- events ----------------------------------------------------------------------------
+
+    @on(Select.Changed)
+    @on(Input.Changed)
+    def _changed(self, event: Message) -> None:
+        event.stop()
+        if not self._quiet:
+            self.validate()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.post_message(self.RunRequested(step=False))
+
+    @on(Button.Pressed, "#run")
+    def _run(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.post_message(self.RunRequested(step=False))
+
+    @on(Button.Pressed, "#step")
+    def _step(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.post_message(self.RunRequested(step=True))
