@@ -139,6 +139,7 @@ class StatelabApp(App[int]):
         self.run_config: Config | None = None
         self.held: dict[int, str] = {}  # pid -> checkpoint it is held at
         self.last_export: tuple[Path, Path] | None = None
+        self._select_lock = asyncio.Lock()
         atexit.register(self._kill_at_exit)
 
     # -- layout ----------------------------------------------------------------------------
@@ -170,8 +171,8 @@ class StatelabApp(App[int]):
         if self.initial is None:
             self.header.show("no scenario module could be loaded", "bold red")
             return
-        await self.select_scenario(self.initial, self.initial_options)
         self.query_one(ScenarioList).choose(self.initial)
+        await self.select_scenario(self.initial, self.initial_options)
         self.query_one(ScenarioList).focus()
         if self.autorun:
             self.call_after_refresh(self.start_run, self.autostep)
@@ -206,17 +207,23 @@ class StatelabApp(App[int]):
         self.run_worker(self.select_scenario(name), group="select", exclusive=True)
 
     async def select_scenario(self, name: str, given: dict[str, str] | None = None) -> None:
-        if name == self.scenario and given is None:
-            return
-        module = self.modules[name]
-        self.scenario = name
-        await self.settings.set_scenario(module.spec, given)
-        self.query_one(CodeView).show_source(module.source())
-        await self.query_one(LessonView).show(name, module.spec.summary, module.lesson())
+        async with self._select_lock:  # one at a time: the settings rows are rebuilt
+            if name == self.scenario and given is None:
+                return
+            module = self.modules[name]
+            self.scenario = name
+            await self.settings.set_scenario(module.spec, given)
+            self.query_one(CodeView).show_source(module.source())
+            await self.query_one(LessonView).show(name, module.spec.summary, module.lesson())
+            if not self.running:
+                self.log_view.hint(f"{name}: {module.spec.summary}.\nPress r to run it, s to "
+                                   f"step through it, ? for help.")
 
     @on(OptionList.OptionHighlighted, "#scenarios")
     async def _scenario_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         name = event.option.id
+        if event.option_index != event.option_list.highlighted:
+            return  # an older highlight: the list has moved on
         if name and name in self.modules and name != self.scenario:
             await self.select_scenario(name)
 
@@ -264,17 +271,7 @@ class StatelabApp(App[int]):
             problem = next(iter(self.settings.errors.values()), "the settings are not valid")
             self.notify(f"Run refused: {problem}", severity="error", timeout=6)
             return
-        self.run_id += 1
-        self.events = []
-        self.held = {}
-        self.run_config = config
-        self.last_export = None
-        with self.batch_update():
-            self.colours.clear()
-            self.table.reset()
-            self.log_view.reset()
-            self.findings.reset()
-            self.query_one(CodeView).show_knobs(config.to_argv())
+        self.begin_run_view(config)
         client = RunClient(config, self.run_id, self.post_message)
         try:
             await client.start()
@@ -286,6 +283,25 @@ class StatelabApp(App[int]):
         self.run_worker(self.sampler.loop, thread=True, group="sampler", exit_on_error=False)
         mode = " (step mode)" if step else ""
         self.header.show(f"running {config.scenario} under {config.start_method}{mode}", "bold")
+
+    def begin_run_view(self, config: Config) -> int:
+        """Clear the views for a new run; its messages carry the returned run id.
+
+        Tests use it to show recorded events: they post `RunEvents` and `Samples` with this id,
+        exactly as the run client and the sampler do.
+        """
+        self.run_id += 1
+        self.events = []
+        self.held = {}
+        self.run_config = config
+        self.last_export = None
+        with self.batch_update():
+            self.colours.clear()
+            self.table.reset()
+            self.log_view.reset()
+            self.findings.reset()
+            self.query_one(CodeView).show_knobs(config.to_argv())
+        return self.run_id
 
     async def action_stop(self) -> None:
         client = self.client
@@ -377,6 +393,7 @@ class StatelabApp(App[int]):
             self.notify(f"export failed: {e}", severity="error")
             return
         self.last_export = (md, jsonl)
+        self.header.show(f"exported {md.name} and {jsonl.name}", "bold")
         self.notify(f"Transcript written: {md.name} and {jsonl.name}", title="export", timeout=8)
 
     def action_help(self) -> None:

@@ -58,6 +58,13 @@ class ObservationLog(Vertical):
     def body(self) -> RichLog:
         return self.query_one("#log-body", RichLog)
 
+    def hint(self, text: str) -> None:
+        """A line shown while there is no run (what to press)."""
+        if not self.events:
+            body = self.body
+            body.clear()
+            body.write(Text(text, style="italic"), width=self._width_now())
+
     def reset(self) -> None:
         self.events.clear()
         self.roles.clear()
@@ -162,11 +169,15 @@ class ObservationLog(Vertical):
         columns = list(self._layout[1:])
         column = pid if pid in columns else (0 if 0 in columns and pid in self.columns else None)
         if column is None or role == "runner":
-            line = Text.assemble(stamp, " ")
+            line = Text()
             if role != "runner" and isinstance(pid, int):
                 line.append(f"{role} {pid}: ", style=f"bold {self.colours.of(pid, role, True)}")
             line.append_text(cell)
-            body.write(line, width=width)
+            row = Table.grid(expand=True, padding=(0, 1))
+            row.add_column(width=TIME_WIDTH, no_wrap=True)
+            row.add_column(ratio=1, overflow="fold")
+            row.add_row(stamp, line)
+            body.write(row, width=width)
             return
         if column == 0:
             style = f"bold {self.colours.of(int(pid or 0), role)}"

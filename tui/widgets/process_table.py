@@ -42,8 +42,8 @@ def sparkline(values: list[int]) -> str:
     if not values:
         return ""
     low, high = min(values), max(values)
-    if high == low:
-        return BARS[0] * len(values)
+    if high - low <= 0.02 * high:  # steady: page-level noise is not a trend
+        return BARS[1] * len(values)
     return "".join(BARS[min(7, int((v - low) * 8 / (high - low)))] for v in values)
 
 

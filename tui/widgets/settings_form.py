@@ -201,12 +201,12 @@ class SettingsForm(Vertical):
             name = (row.id or "row-")[4:]
             bad = name in errors
             row.set_class(bad, "-invalid")
-            box = self.query_one(f"#err-{name}", Static)
-            box.update(errors.get(name, ""))
-            box.display = bad
-        box = self.query_one("#form-error", Static)
-        box.update(general or "")
-        box.display = general is not None
+            for box in self.query(f"#err-{name}").results(Static):
+                box.update(errors.get(name, ""))
+                box.display = bad
+        general_box = self.query_one("#form-error", Static)
+        general_box.update(general or "")
+        general_box.display = general is not None
 
     def _hint(self, options: dict[str, str]) -> None:
         hint = self.query_one("#typecode-hint", Static)

@@ -1,0 +1,194 @@
+"""The app driven as a person would: choose, set knobs, run, step, stop, export, quit.
+
+Every test asserts on what the screen shows and on the processes: none of the
+run's pids (read from its events) is alive afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from scenarios import catalog
+from tests.test_app_support import run_pids, until, wait_gone
+from textual.widgets import Button, Input, Select, Static
+from tui.app import StatelabApp, main
+from tui.widgets.scenario_list import ScenarioList
+
+SIZE = (150, 40)
+
+
+@pytest.fixture
+async def app() -> AsyncIterator[StatelabApp]:
+    app = StatelabApp("shared-value")
+    yield app
+    app._kill_at_exit()  # a failed test must not leave a run behind
+
+
+def log_text(app: StatelabApp) -> str:
+    return app.log_view.plain()
+
+
+def ended(app: StatelabApp) -> bool:
+    return any(e.get("kind") == "run-end" for e in app.events)
+
+
+def held(app: StatelabApp) -> bool:
+    return bool(app.held)
+
+
+async def test_choose_scenario_and_change_knobs(app: StatelabApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        form = app.settings
+        scenarios = app.query_one(ScenarioList)
+        assert app.scenario == "shared-value"
+        assert "A shared Value" in str(form.query_one("#summary", Static).render())
+
+        # the arrow keys move through the list; the settings follow
+        await pilot.press("down")
+        await until(pilot, lambda: app.scenario != "shared-value", what="another scenario")
+        other = app.scenario
+        assert other is not None
+        spec = catalog.get(other)
+        assert spec.title in str(form.query_one("#summary", Static).render())
+        # knobs the scenario does not take are disabled
+        for name in ("typecode", "lock", "value"):
+            assert form.query_one(f"#knob-{name}").disabled == (name not in spec.knobs())
+
+        scenarios.focus()
+        await pilot.press("up")
+        await until(pilot, lambda: app.scenario == "shared-value", what="shared-value again")
+        assert not form.query_one("#knob-value").disabled
+
+        # a bad value is marked at the input with what is allowed, and Run is refused
+        await pilot.click("#knob-value")
+        await pilot.press(*"abc")
+        await until(pilot, lambda: "value" in form.errors, what="the value error")
+        error = str(form.query_one("#err-value", Static).render())
+        assert "'abc' is not an integer" in error and "0 to 4294967295" in error
+        assert form.query_one("#row-value").has_class("-invalid")
+        assert form.query_one("#run", Button).disabled
+        await pilot.press("enter")  # Enter in a field means run: refused
+        await pilot.press("escape", "r")
+        await pilot.pause()
+        assert app.client is None
+        assert any("Run refused" in n.message for n in app._notifications)
+
+        # fixed: the mark goes, Run is allowed, the Code tab shows the chosen knobs
+        value = form.query_one("#knob-value", Input)
+        value.focus()
+        await pilot.press("backspace", "backspace", "backspace", "2", "5", "0")
+        await until(pilot, lambda: not form.errors, what="the error to clear")
+        assert not form.query_one("#run", Button).disabled
+        form.query_one("#knob-typecode", Select).value = "b"
+        await pilot.pause()
+        assert "signed char, 1 B, -128 to 127" in str(form.query_one("#typecode-hint",
+                                                                       Static).render())
+        assert "--typecode b" in app.query_one("#code-knobs", Static).render().__str__()
+        assert "--value 250" in str(app.query_one("#code-knobs", Static).render())
+
+
+async def test_run_to_the_end_shows_findings(app: StatelabApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("r")
+        await until(pilot, lambda: ended(app) and app.findings.status is not None,
+                    what="the run to end")
+        await until(pilot, lambda: app.client is not None and not app.client.running)
+        findings = app.findings.plain()
+        assert "The child sees the parent's change to the Value" in findings
+        assert "✔ holds" in findings
+        log = log_text(app)
+        assert "parent changed the Value to 3" in log
+        assert "the child reads 3" in log
+        states = {row.role: row.cells.get("state") for row in app.table.rows_by_pid.values()}
+        assert states["parent"] == "exit 0" and states["child"] == "exit 0"
+        assert "ended" in app.header.status or ": ok" in app.header.status or "error" in (
+            app.header.status)
+        assert not wait_gone(run_pids(app.events))
+
+
+async def test_step_through_a_run(app: StatelabApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("s")  # no run yet: s starts one, paused at its first checkpoint
+        await until(pilot, lambda: held(app), what="the checkpoint")
+        log = log_text(app)
+        assert "before-change" in log and "held: press s to step" in log
+        assert "parent changed the Value" not in log
+        assert "paused at before-change" in app.header.status
+        parent = next(r for r in app.table.rows_by_pid.values() if r.role == "parent")
+        assert parent.cells["state"] == "held"
+
+        await pilot.press("s")
+        await until(pilot, lambda: "parent changed the Value to 3" in log_text(app),
+                    what="the next observation")
+        await until(pilot, lambda: ended(app), what="the run to end")
+        log = log_text(app)
+        assert log.index("before-change") < log.index("parent changed the Value to 3")
+        assert not wait_gone(run_pids(app.events))
+
+
+async def test_stop_a_paused_run(app: StatelabApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("s")
+        await until(pilot, lambda: held(app), what="the checkpoint")
+        pids = run_pids(app.events)
+        assert len(pids) >= 3  # runner, parent, child
+        await pilot.press("x")
+        await until(pilot, lambda: ended(app), what="the stopped run to end")
+        end = next(e for e in app.events if e["kind"] == "run-end")
+        assert end["status"] == "stopped"
+        assert "stopped" in app.header.status
+        assert "run stopped" in log_text(app)
+        assert not wait_gone(pids | run_pids(app.events))
+
+
+async def test_export_never_overwrites(app: StatelabApp, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e")
+        assert not list(tmp_path.iterdir())  # nothing to export before a run
+        await pilot.press("r")
+        await until(pilot, lambda: ended(app), what="the run to end")
+        await pilot.press("e")
+        first_md = tmp_path / "statelab-shared-value-1.md"
+        first_jsonl = tmp_path / "statelab-shared-value-1.jsonl"
+        await until(pilot, lambda: first_md.exists() and first_jsonl.exists())
+        assert "statelab-shared-value-1.md" in app.header.status
+        before = first_md.read_text()
+        assert "## Findings" in before and "The child sees the parent's change" in before
+        assert len(first_jsonl.read_text().splitlines()) == len(app.events)
+
+        await pilot.press("e")
+        second = tmp_path / "statelab-shared-value-2.md"
+        await until(pilot, lambda: second.exists())
+        assert first_md.read_text() == before
+        assert "statelab-shared-value-2.md" in app.header.status
+        assert (tmp_path / "statelab-shared-value-2.jsonl").exists()
+        assert not wait_gone(run_pids(app.events))
+
+
+async def test_quit_stops_the_run(app: StatelabApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("s")
+        await until(pilot, lambda: held(app), what="the checkpoint")
+        pids = run_pids(app.events)
+        await pilot.press("q")
+        await until(pilot, lambda: app.return_code is not None, what="the app to exit")
+    assert app.return_code == 0
+    assert not wait_gone(pids)
+
+
+def test_command_line_refuses_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv, words in ((["--value", "abc"], "not an integer"),
+                        (["--scenario", "no-such"], "unknown scenario"),
+                        (["--typecode", "z"], "not allowed"),
+                        (["--processes", "3"], "does not take --processes"),
+                        (["stray"], "unexpected argument"),
+                        (["--lock"], "needs a value")):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and words in err, (argv, err)
+        assert "Traceback" not in err

@@ -1,0 +1,55 @@
+"""Helpers for the app's tests (no tests here): waiting on conditions, and checking processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+
+DATA = Path(__file__).parent / "data"
+
+
+def alive(pid: int) -> bool:
+    """True if pid is a live (not zombie) process."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    return not stat[stat.rfind(")") + 2 :].startswith("Z")
+
+
+async def until(pilot: Pilot[Any], condition: Callable[[], object], timeout: float = 15.0,
+                what: str = "condition") -> None:
+    """Let the app run until condition() is true; fail after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await pilot.pause(0.05)
+
+
+def wait_gone(pids: set[int], timeout: float = 2.0) -> list[int]:
+    """Poll until none of pids is alive, or the deadline passes; return those still alive."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = sorted(p for p in pids if alive(p))
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.02)  # polling with a deadline, not a sleep standing in for a sync
+
+
+def run_pids(events: list[dict[str, Any]]) -> set[int]:
+    """Every pid the events named: the runner and each process of the run."""
+    pids = {int(e["pid"]) for e in events if isinstance(e.get("pid"), int)}
+    pids.discard(os.getpid())
+    return pids
+
+
+def recorded(name: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (DATA / name).read_text().splitlines() if line.strip()]
