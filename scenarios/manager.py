@@ -142,7 +142,7 @@ def value_on_queue(lab: Lab, shared: Any) -> None:
     queue.put(shared)  # returns at once: the Queue pickles later, in its feeder thread
     queue.put("marker")
     # the parent reads its own Queue: pickling, the step that fails, is the sender's either way
-    first = queue.get(timeout=lab.remaining())
+    first = queue.get(timeout=lab.cfg.timeout)
     queue.close()
     queue.join_thread()  # by now the feeder thread has printed whatever it raised
     got = first if isinstance(first, str) else type(first).__name__
@@ -168,9 +168,12 @@ def parent(lab: Lab) -> None:
 
         # the proxies through a Queue; the child is started first, so it is never forked
         # from a parent that already runs a feeder thread
+        checkpoint("before-put", "the parent is about to start the child and put the two proxies "
+                   "on a Queue")
         queue = lab.ctx.Queue()
-        process = lab.start(child, queue, lab.remaining())
-        checkpoint("before-put", "the child waits on the Queue; the parent puts the two proxies")
+        # the child's get() waits at most the run's timeout; lab.remaining() would not know
+        # about the time spent paused in step mode
+        process = lab.start(child, queue, lab.cfg.timeout)
         queue.put(shared_dict)
         queue.put(value)
         lab.join(process)
