@@ -1,8 +1,8 @@
 """`python -m scenarios SCENARIO [knobs]`: run one scenario headless, events as JSON lines."""
 
-import sys
+if __name__ == "__main__":  # spawn and forkserver children import this module again: keep it empty
+    import sys
 
-from scenarios.runner import main
+    from scenarios.runner import main
 
-if __name__ == "__main__":
     sys.exit(main())

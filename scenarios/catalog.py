@@ -5,8 +5,6 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -37,18 +35,24 @@ for _item in filter(None, os.environ.get("STATELAB_EXTRA_SCENARIOS", "").split("
 LESSON_SCENARIOS = ("queue-copy", "shared-value", "shared-array", "pass-via-queue", "small-int-id")
 
 
-@dataclass(frozen=True)
 class Scenario:
     """What a scenario module declares about itself (its SPEC)."""
 
-    name: str
-    title: str
-    summary: str  # one line for `statelab list` and the app's list
-    uses: tuple[str, ...] = ()  # common knobs it takes besides start method and timeout
-    own: tuple[Knob, ...] = ()  # its own knobs
-    defaults: dict[str, Any] = field(default_factory=dict)  # overrides of knob defaults
-    check: Callable[[Config], str | None] | None = None  # refuses combinations, with the reason
-    from_lesson: bool = False
+    def __init__(self, name: str, title: str, summary: str, *, uses: tuple[str, ...] = (),
+                 own: tuple[Knob, ...] = (), defaults: dict[str, Any] | None = None,
+                 check: Callable[[Config], str | None] | None = None,
+                 from_lesson: bool = False) -> None:
+        self.name = name
+        self.title = title
+        self.summary = summary  # one line for `statelab list` and the app's list
+        self.uses = uses  # common knobs it takes besides start method and timeout
+        self.own = own  # its own knobs
+        self.defaults: dict[str, Any] = dict(defaults or {})  # overrides of knob defaults
+        self.check = check  # refuses a combination of knobs, with the reason
+        self.from_lesson = from_lesson
+
+    def __repr__(self) -> str:
+        return f"Scenario({self.name!r})"
 
     def knobs(self) -> dict[str, Knob]:
         names = [*self.uses, *ALWAYS]
@@ -75,15 +79,19 @@ class Module:
         return result
 
     @property
-    def path(self) -> Path:
-        return Path(str(self.module.__file__))
+    def path(self) -> str:
+        return str(self.module.__file__)
 
     def source(self) -> str:
-        return self.path.read_text(encoding="utf-8")
+        with open(self.path, encoding="utf-8") as f:
+            return f.read()
 
     def lesson(self) -> str:
-        path = Path(__file__).parent / "lessons" / (self.spec.name + ".md")
-        return path.read_text(encoding="utf-8") if path.exists() else ""
+        path = os.path.join(os.path.dirname(__file__), "lessons", self.spec.name + ".md")
+        if not os.path.exists(path):
+            return ""
+        with open(path, encoding="utf-8") as f:
+            return f.read()
 
 
 def names() -> list[str]:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     id: str  # stable, kebab-case
     claim: str
     holds: bool | None  # what happened in this run; None when the run could not tell
@@ -30,14 +28,15 @@ class Finding:
         return f"{word}, {'as the lesson says' if self.agrees else 'unlike what the lesson says'}"
 
 
-@dataclass
 class Record:
     """Everything one run reported, for a scenario's findings() to read."""
 
-    config: dict[str, Any]
-    events: list[dict[str, Any]] = field(default_factory=list)
-    status: str = "ok"
-    stacks: dict[str, str] = field(default_factory=dict)  # role -> stack, when the run timed out
+    def __init__(self, config: dict[str, Any], events: list[dict[str, Any]] | None = None,
+                 status: str = "ok") -> None:
+        self.config = config
+        self.events: list[dict[str, Any]] = events if events is not None else []
+        self.status = status
+        self.stacks: dict[str, str] = {}  # role -> stack, when the run timed out
 
     @property
     def start_method(self) -> str:

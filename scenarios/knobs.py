@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import multiprocessing
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from scenarios import typecodes
@@ -18,15 +17,22 @@ class ConfigError(ValueError):
     """Bad input: the message is one line that says what is allowed."""
 
 
-@dataclass(frozen=True)
 class Knob:
-    name: str
-    help: str
-    choices: tuple[str, ...] = ()
-    kind: str = "choice"  # "choice", "int", "float", "value" (parsed per type code)
-    low: float | None = None
-    high: float | None = None
-    default: Any = None
+    """One setting: its name, what it does, and what it accepts."""
+
+    def __init__(self, name: str, help: str, choices: tuple[str, ...] = (), *,
+                 kind: str = "choice", low: float | None = None, high: float | None = None,
+                 default: Any = None) -> None:
+        self.name = name
+        self.help = help
+        self.choices = choices
+        self.kind = kind  # "choice", "int", "float", "value" (parsed per type code)
+        self.low = low
+        self.high = high
+        self.default = default
+
+    def __repr__(self) -> str:
+        return f"Knob({self.name!r})"
 
     @property
     def flag(self) -> str:
@@ -80,13 +86,22 @@ def default_start_method() -> str:
     return multiprocessing.get_start_method(allow_none=False)
 
 
-@dataclass
 class Config:
-    scenario: str
-    start_method: str
-    timeout: float = 10.0
-    step: bool = False
-    knobs: dict[str, Any] = field(default_factory=dict)
+    """A parsed run configuration: what `python -m scenarios` was asked to do."""
+
+    def __init__(self, scenario: str, start_method: str, timeout: float = 10.0,
+                 step: bool = False, knobs: dict[str, Any] | None = None) -> None:
+        self.scenario = scenario
+        self.start_method = start_method
+        self.timeout = timeout
+        self.step = step
+        self.knobs: dict[str, Any] = dict(knobs or {})
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Config) and self.to_json() == other.to_json()
+
+    def __repr__(self) -> str:
+        return f"Config({self.to_json()!r})"
 
     @property
     def typecode(self) -> str:

@@ -15,17 +15,16 @@ import signal
 import socket
 import sys
 import time
-import traceback
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 MAX_EVENT = 4000  # bytes: one event is one write, well under PIPE_BUF
 STACK_SIGNAL = signal.SIGUSR1  # the runner asks a stuck process for its stack with this
 
 
-@dataclass(frozen=True)
-class Link:
+class Link(NamedTuple):
     """How a process finds the runner; picklable, so spawn and forkserver children get it too."""
 
     address: str
@@ -159,6 +158,8 @@ def bootstrap(link: Link, role: str, target: Callable[..., Any], args: tuple[Any
     try:
         target(*args)
     except Exception as exc:
+        import traceback
+
         error(f"{role} raised {type(exc).__name__}: {exc}",
               exception=type(exc).__name__, traceback=traceback.format_exc())
         sys.exit(1)  # the exit code an uncaught exception gives, without printing it twice

@@ -23,17 +23,13 @@ import ctypes
 import errno
 import json
 import os
-import platform
 import re
-import secrets
 import selectors
 import signal
 import socket
 import sys
 import threading
 import time
-import traceback
-from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from scenarios import catalog, probe
@@ -52,12 +48,19 @@ PR_SET_PDEATHSIG = 1
 ENGINE_FILES = ("probe.py", "lab.py", "catalog.py", "runner.py")
 
 
+def format_exc() -> str:
+    import traceback  # only when something went wrong
+
+    return traceback.format_exc()
+
+
 def interpreter() -> dict[str, Any]:
+    uname = os.uname()
     return {
-        "python": platform.python_version(),
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(terse=True),
-        "system": platform.system(),
+        "python": "{}.{}.{}".format(*sys.version_info[:3]),
+        "implementation": sys.implementation.name,
+        "platform": f"{uname.sysname}-{uname.release}-{uname.machine}",
+        "system": uname.sysname,
         "default_start_method": default_start_method(),
         "cpu_count": os.cpu_count(),
         "executable": sys.executable,
@@ -122,6 +125,30 @@ def group_members(pgid: int) -> dict[int, str]:
     return found
 
 
+def descendants(root: int) -> dict[int, str]:
+    """Every live descendant of root and its command line, from /proc/PID/task/TID/children."""
+    found: dict[int, str] = {}
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/children") as f:
+                    kids = [int(k) for k in f.read().split()]
+            except OSError:
+                continue
+            for kid in kids:
+                info = read_proc(kid)
+                if info and kid not in found:
+                    found[kid] = info[1]
+                    todo.append(kid)
+    return found
+
+
 def helper_role(cmdline: str) -> str | None:
     for marker, role in HELPERS:
         if f"multiprocessing.{marker}" in cmdline or f"{marker} import main" in cmdline:
@@ -168,28 +195,28 @@ def where_stuck(stack: str) -> str:
     return here
 
 
-@dataclass
 class Conn:
-    sock: socket.socket
-    pid: int = 0
-    role: str = "?"
-    stream: str = ""  # "events", "stdout", "stderr"; "" until the hello line
-    buffer: bytes = b""
-    held: bool = False
-    last_data: float = 0.0
+    """One connection from a scenario process: its events, or its stdout or stderr."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.pid = 0
+        self.role = "?"
+        self.stream = ""  # "events", "stdout", "stderr"; "" until the hello line
+        self.buffer = b""
+        self.held = False
+        self.last_data = 0.0
 
 
-@dataclass
 class Supervisor:
-    cfg: Config
-    control: bool = False
-    out_fd: int = 1
-    t0: float = field(default_factory=time.monotonic)
-
-    def __post_init__(self) -> None:
+    def __init__(self, cfg: Config, control: bool = False, out_fd: int = 1) -> None:
+        self.cfg = cfg
+        self.control = control
+        self.out_fd = out_fd
+        self.t0 = time.monotonic()
         self.module = catalog.load(self.cfg.scenario)
         self.record = Record(config=self.cfg.to_json())
-        self.address = f"\0statelab-{os.getpid()}-{secrets.token_hex(8)}"
+        self.address = f"\0statelab-{os.getpid()}-{os.urandom(8).hex()}"
         self.roles: dict[int, str] = {}  # every process of the run we know of
         self.exited: set[int] = set()
         self.talking: set[int] = set()  # processes that installed the probe (can give a stack)
@@ -317,7 +344,7 @@ class Supervisor:
                 lab.finish()  # the children were told to end: report how they did
             except Exception as exc:
                 probe.error(f"parent raised {type(exc).__name__}: {exc}",
-                            exception=type(exc).__name__, traceback=traceback.format_exc())
+                            exception=type(exc).__name__, traceback=format_exc())
             # what a script's normal exit does: join threads, then run atexit (multiprocessing's
             # own clean-up joins queue feeder threads and finalizes shared objects)
             shutdown = getattr(threading, "_shutdown", None)
@@ -326,7 +353,7 @@ class Supervisor:
             atexit._run_exitfuncs()
         except BaseException:  # noqa: BLE001 - a forked child must never return into the runner
             try:
-                probe.error("the parent process failed", traceback=traceback.format_exc())
+                probe.error("the parent process failed", traceback=format_exc())
             except Exception:
                 pass
         finally:
@@ -573,7 +600,7 @@ class Supervisor:
         if not force and len(self.roles) > 8 and now - self.last_scan < 0.05:
             return
         self.last_scan = now
-        for pid, cmdline in group_members(self.parent_pid).items():
+        for pid, cmdline in descendants(os.getpid()).items():
             if pid in self.roles:
                 continue
             role = helper_role(cmdline)
@@ -710,17 +737,18 @@ class Supervisor:
         Nothing is removed: another run on this machine may own it. multiprocessing's own
         clean-up, or the resource tracker after a kill, removes what a run created."""
         left = sorted(shm_entries() - self.shm_before)
-        if left:
-            self.emit("error", f"{len(left)} entr{'y' if len(left) == 1 else 'ies'} appeared in "
+        if left:  # an output of the runner's, not an error: another run may have made them
+            self.emit("output", f"{len(left)} entr{'y' if len(left) == 1 else 'ies'} appeared in "
                       f"/dev/shm during the run and {'is' if len(left) == 1 else 'are'} still "
-                      f"there: {', '.join(left)}", data={"shm_left": left})
+                      f"there (this run's, or another's): {', '.join(left)}",
+                      data={"stream": "runner", "shm_left": left})
 
     def report_findings(self) -> None:
         try:
             found = self.module.findings(self.record)
         except Exception as exc:
             self.emit("error", f"the findings could not be checked: {type(exc).__name__}: {exc}",
-                      data={"traceback": traceback.format_exc()})
+                      data={"traceback": format_exc()})
             return
         for f in found:
             self.emit("finding", f"{f.claim}: {f.verdict()}", id=f.id, claim=f.claim,

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import ctypes
 import math
-from dataclasses import dataclass
 from typing import Any
 
 
-@dataclass(frozen=True)
 class TypeCode:
-    code: str
-    c_type: str
-    ctype: Any  # the ctypes class multiprocessing.sharedctypes picks for this code
-    kind: str  # "int", "float", "byte" or "char"
+    """One type code: the C type behind it and what it can hold."""
+
+    def __init__(self, code: str, c_type: str, ctype: Any, kind: str) -> None:
+        self.code = code
+        self.c_type = c_type
+        self.ctype = ctype  # the ctypes class multiprocessing.sharedctypes picks for this code
+        self.kind = kind  # "int", "float", "byte" or "char"
 
     @property
     def size(self) -> int:
