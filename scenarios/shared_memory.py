@@ -148,8 +148,9 @@ def parent(lab: Lab) -> None:
     own_tracker = theirs["tracker_pipe"] != mine["tracker_pipe"]
     lab.join(process)
     if own_tracker and theirs["tracker_pid"]:
-        # the child's own tracker acts once the child is gone: wait for it to finish
-        ended = wait_for_exit(theirs["tracker_pid"], min(5.0, lab.remaining()))
+        # the child's own tracker acts once the child is gone: wait for it to finish (a fixed
+        # bound, as lab.remaining() does not count step-mode pauses; the runner's deadline rules)
+        ended = wait_for_exit(theirs["tracker_pid"], 5.0)
         observe("child-tracker-ended", f"the child's own resource tracker (pid "
                 f"{theirs['tracker_pid']}) {'has ended' if ended else 'is still running'}",
                 ended=ended, pid=theirs["tracker_pid"])
@@ -210,6 +211,9 @@ def findings(run: Record) -> list[Finding]:
     gone, gone_why = None, missing("after-child-exit")
     if unlink == "child":
         gone_why = "the child unlinked the segment itself; run with --unlink parent or never"
+    elif (tracker := run.first("child-tracker-ended")) and not tracker["ended"]:
+        gone_why = (f"the child's own resource tracker (pid {tracker['pid']}) was still running "
+                    "when the parent looked, so it could not be told what it would do")
     elif after and seen:
         gone = not after["exists"]
         gone_why = (f"nobody had unlinked {seen['name']}; after the child (attached with "
