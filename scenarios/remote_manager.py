@@ -52,6 +52,7 @@ DictManager.register("shared_dict", callable=_the_dict, proxytype=DictProxy)
 def client(address: tuple[str, int], authkey: bytes) -> None:
     start = time.perf_counter()
     manager = DictManager(address=address, authkey=authkey)
+    # connect() takes no timeout: the run's deadline bounds it (the runner stops the whole run)
     manager.connect()
     shared = manager.shared_dict()
     seen = shared.copy()
@@ -65,6 +66,8 @@ def client(address: tuple[str, int], authkey: bytes) -> None:
 
 
 def wrong_key_client(address: tuple[str, int], authkey: bytes) -> None:
+    # what counts is the key a client presents; under fork, the right one is still somewhere in
+    # this child's inherited memory, which is why a real remote client is never a forked child
     manager = DictManager(address=address, authkey=authkey)
     try:
         manager.connect()
