@@ -66,8 +66,8 @@ def client(address: tuple[str, int], authkey: bytes) -> None:
 
 
 def wrong_key_client(address: tuple[str, int], authkey: bytes) -> None:
-    # what counts is the key a client presents; under fork, the right one is still somewhere in
-    # this child's inherited memory, which is why a real remote client is never a forked child
+    # what counts is the key a client presents: under fork this child inherited the parent's
+    # memory, right key included, but it does not present it
     manager = DictManager(address=address, authkey=authkey)
     try:
         manager.connect()
