@@ -23,18 +23,25 @@ $(STAMP_DEV): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test,dev]'
 	touch $@ $(STAMP_TEST) $(STAMP_RUN)
 
+# compiled here (only what changed), so runs start fast even where PYTHONDONTWRITEBYTECODE is set
+COMPILE = $(BIN)/python -m compileall -q scenarios tui > /dev/null
+
 run: $(STAMP_RUN)
+	$(COMPILE)
 	$(BIN)/statelab $(ARGS)
 
 test: $(STAMP_TEST)
+	$(COMPILE)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check scenarios tui tests benchmarks
 	$(BIN)/mypy
 
-bench: $(STAMP_RUN)
-	$(BIN)/python -m benchmarks
+bench: $(STAMP_TEST)
+	$(COMPILE)
+	$(BIN)/python benchmarks/bench_engine.py
+	for b in benchmarks/bench_*.py; do [ "$$b" = benchmarks/bench_engine.py ] || $(BIN)/python $$b; done
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
