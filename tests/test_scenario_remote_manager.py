@@ -75,9 +75,11 @@ def test_the_server_process_is_reported_and_ends(result: Run) -> None:
     assert not alive(server)
 
 
-@pytest.mark.parametrize("knob", [["--typecode", "i"], ["--lock", "true"], ["--timeout", "0"]])
+@pytest.mark.parametrize("knob", [["--typecode", "i"], ["--lock", "true"], ["--operations", "100"],
+                                  ["--timeout", "0"]])
 def test_bad_input_is_one_line(knob: list[str]) -> None:
-    # it takes no type code and no lock (there is no ctypes object), and a timeout has bounds
+    # no type code, no lock (there is no ctypes object), no manager's --operations; and a
+    # timeout has bounds
     done = subprocess.run([sys.executable, "-m", "scenarios", "remote-manager", *knob],
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 2 and done.stdout == ""
