@@ -149,6 +149,15 @@ def descendants(root: int) -> dict[int, str]:
     return found
 
 
+def parent_of(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read().decode(errors="replace")
+    except OSError:
+        return 0
+    return int(stat[stat.rfind(")") + 2 :].split()[1])
+
+
 def helper_role(cmdline: str) -> str | None:
     for marker, role in HELPERS:
         if f"multiprocessing.{marker}" in cmdline or f"{marker} import main" in cmdline:
@@ -218,6 +227,7 @@ class Supervisor:
         self.record = Record(config=self.cfg.to_json())
         self.address = f"\0statelab-{os.getpid()}-{os.urandom(8).hex()}"
         self.roles: dict[int, str] = {}  # every process of the run we know of
+        self.helper_parent: dict[int, int] = {}  # helper pid -> the pid that started it
         self.exited: set[int] = set()
         self.talking: set[int] = set()  # processes that installed the probe (can give a stack)
         self.stop_reason: str | None = None
@@ -260,7 +270,10 @@ class Supervisor:
             self.errors += 1
         if event["kind"] == "process-exit":
             self.exited.add(int(event["pid"]))
-            if (event.get("data") or {}).get("exitcode") not in (0, None):
+            # a helper's exit code is reported, but it is the interpreter's, not the scenario's:
+            # Python 3.13's resource tracker exits with 1 after warning of a leak, say
+            helper = int(event["pid"]) in self.helper_parent
+            if (event.get("data") or {}).get("exitcode") not in (0, None) and not helper:
                 self.errors += 1
 
     # -- the run ----------------------------------------------------------------------------
@@ -395,6 +408,8 @@ class Supervisor:
             self.flush_partial()
             self.reap()
             now = time.monotonic()
+            if now - self.last_scan > 0.25:  # a helper may be started late, by a child
+                self.scan_helpers(force=True)
             if self.stop_reason:
                 status = "stopped"
                 self.emit("error", f"run stopped: {self.stop_reason}", data={"reason": self.stop_reason})
@@ -547,9 +562,11 @@ class Supervisor:
             return
         pid, role = conn.pid, conn.role
         if "resource_tracker" in text:  # a helper writes on the fd it inherited from its starter
-            tracker = next((p for p, r in self.roles.items() if r == "resource-tracker"), None)
-            if tracker:
-                pid, role = tracker, "resource-tracker"
+            self.scan_helpers(force=True)  # it may be one we have not met yet
+            trackers = [p for p, r in self.roles.items() if r == "resource-tracker"]
+            own = [p for p in trackers if self.helper_parent.get(p) == conn.pid]
+            if own or trackers:
+                pid, role = (own or trackers)[0], "resource-tracker"
         data: dict[str, Any] = {"stream": conn.stream}
         thread = thread_of(text)
         if thread:
@@ -606,6 +623,7 @@ class Supervisor:
             role = helper_role(cmdline)
             if role:
                 self.roles[pid] = role
+                self.helper_parent[pid] = parent_of(pid)
                 self.emit("process-start", f"{role} started: pid {pid}", pid=pid, role=role,
                           data={"helper": True, "cmdline": cmdline[:300]})
 
