@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from textual.widgets import Button, Input, Select, Static
 
 from scenarios import catalog
 from tests.test_app_support import run_pids, until, wait_gone
-from textual.widgets import Button, Input, Select, Static
 from tui.app import StatelabApp, main
 from tui.widgets.scenario_list import ScenarioList
 
@@ -116,7 +116,7 @@ async def test_step_through_a_run(app: StatelabApp) -> None:
         log = log_text(app)
         assert "before-change" in log and "held: press s to step" in log
         assert "parent changed the Value" not in log
-        assert "paused at before-change" in app.header.status
+        assert "PAUSED at before-change" in app.header.status
         parent = next(r for r in app.table.rows_by_pid.values() if r.role == "parent")
         assert parent.cells["state"] == "held"
 

@@ -114,7 +114,7 @@ class StatelabApp(App[int]):
         Binding("question_mark", "help", "help", key_display="?"),
         Binding("q", "quit", "quit"),
         Binding("b", "toggle_sidebar", "sidebar"),
-        Binding("escape", "leave_field", "leave field", show=False),
+        Binding("escape", "leave_field", "leave field"),
     ]
 
     def __init__(self, scenario: str | None = None, options: dict[str, str] | None = None, *,
@@ -279,6 +279,7 @@ class StatelabApp(App[int]):
             self.notify(f"could not start the engine: {e}", severity="error")
             return
         self.client = client
+        self.settings.set_running(True)
         self.sampler = Sampler(self.run_id, client.runner_pid, client.pids.copy, self.post_message)
         self.run_worker(self.sampler.loop, thread=True, group="sampler", exit_on_error=False)
         mode = " (step mode)" if step else ""
@@ -348,7 +349,7 @@ class StatelabApp(App[int]):
             self.header.show(f"{self.scenario_of_run()}: {status}{took}", style)
         elif self.held:
             where = next(iter(self.held.values()))
-            self.header.show(f"⏸ paused at {where}: s steps, x stops", "bold reverse")
+            self.header.show(f"PAUSED at {where}: s steps, x stops", "bold reverse")
 
     def scenario_of_run(self) -> str:
         return self.run_config.scenario if self.run_config else "run"
@@ -361,6 +362,7 @@ class StatelabApp(App[int]):
             self.sampler.stop()
         self.held = {}
         self.table.release_all()
+        self.settings.set_running(False)
         if not any(e.get("kind") == "run-end" for e in self.events):
             problem = message.stderr.strip().splitlines()
             text = problem[-1] if problem else f"the engine exited with code {message.returncode}"
@@ -399,6 +401,14 @@ class StatelabApp(App[int]):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "leave_field":
+            return isinstance(self.focused, (Input, Select))
+        return True
+
+    def on_descendant_focus(self) -> None:
+        self.refresh_bindings()
 
     def action_toggle_sidebar(self) -> None:
         sidebar = self.query_one("#sidebar")

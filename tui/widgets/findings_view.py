@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Group, RenderableType
+from rich.padding import Padding
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
@@ -76,9 +77,10 @@ class FindingsView(VerticalScroll):
             parts.append(Text(""))
             claim = str(finding.get("claim", ""))
             parts.append(Text.assemble((word, style), "  ", (claim, "bold")))
-            parts.append(Text.assemble("  ", (agree, agree_style)))
-            parts.append(Text.assemble("  evidence: ", (str(finding.get("evidence", "")), "")))
-            parts.append(Text(f"  id: {finding.get('id', '')}", style="dim"))
+            details = Text.assemble((agree, agree_style), "\n", ("evidence: ", "bold"),
+                                    str(finding.get("evidence", "")), "\n",
+                                    (f"id: {finding.get('id', '')}", "dim"))
+            parts.append(Padding(details, (0, 0, 0, 2)))
         return Group(*parts)
 
     def plain(self) -> str:

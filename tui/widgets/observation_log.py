@@ -199,7 +199,7 @@ class ObservationLog(Vertical):
             return Text(text, style=colour)
         if kind == "checkpoint":
             held = " — held: press s to step" if data.get("hold") else ""
-            return Text.assemble(("⏸ ", "bold"), (f"{data.get('name', '')}: ", "bold"),
+            return Text.assemble(("◆ ", "bold"), (f"{data.get('name', '')}: ", "bold"),
                                  (text, colour), (held, "bold reverse" if held else ""))
         if kind == "output":
             stream = str(data.get("stream", "out"))

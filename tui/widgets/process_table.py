@@ -183,7 +183,7 @@ class ProcessTable(DataTable[Any]):
             if row.ended is not None:
                 return Text.assemble(" ", (text, "bold red" if row.failed else "dim"))
             if row.held:
-                return Text.assemble(" ", ("⏸ held", "bold reverse"))
+                return Text.assemble(" ", ("held", "bold reverse"))
             return Text(" " + text)
         if key in NUMERIC:
             return Text(text, justify="right")

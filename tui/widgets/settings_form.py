@@ -56,6 +56,7 @@ class SettingsForm(Vertical):
         self.config: Config | None = None
         self.errors: dict[str, str] = {}
         self._quiet = False
+        self.running = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="summary")
@@ -186,12 +187,20 @@ class SettingsForm(Vertical):
         self._show_errors(errors, general)
         self.config = config
         self._hint(options)
-        self.query_one("#run", Button).disabled = config is None
-        self.query_one("#step", Button).disabled = config is None
+        self._buttons()
         if not self._quiet:
             first = next(iter(errors.values()), general)
             self.post_message(self.Changed(config, first))
         return config
+
+    def set_running(self, running: bool) -> None:
+        self.running = running
+        self._buttons()
+
+    def _buttons(self) -> None:
+        self.query_one("#run", Button).disabled = self.running or self.config is None
+        self.query_one("#step", Button).disabled = not self.running and self.config is None
+        self.query_one("#stop", Button).disabled = not self.running
 
     def _show_errors(self, errors: dict[str, str], general: str | None) -> None:
         self.errors = dict(errors)

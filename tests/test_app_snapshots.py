@@ -1,0 +1,121 @@
+"""Snapshots of the app at fixed sizes, fed recorded events and fixed samples.
+
+The events were recorded once with `python -m scenarios shared-value ...` into
+tests/data/; they reach the widgets through the same messages a live run's
+events use (RunEvents, Samples, RunEnded), so the pictures are stable: no live
+processes, no psutil. The interpreter line, the scenario list, the source and
+the lesson text are pinned too, so a change elsewhere in the project does not
+change these pictures.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import TabbedContent
+
+from scenarios import knobs
+from tests.test_app_support import DATA, recorded
+from tui.app import StatelabApp
+from tui.messages import ProcSample, RunEnded, RunEvents, Samples
+from tui.widgets.code_view import CodeView
+from tui.widgets.lesson_view import LessonView
+
+INTERPRETER = {"python": "3.11.7", "platform": "Linux x86_64", "default_start_method": "fork"}
+SIZES = [(80, 24), (120, 40)]
+MB = 1024 * 1024
+
+
+def make_app() -> StatelabApp:
+    return StatelabApp("shared-value", interpreter=INTERPRETER, scenario_names=("shared-value",))
+
+
+def samples_for(events: list[dict[str, Any]], step: int) -> dict[int, ProcSample]:
+    """Fixed psutil figures for every process the events started (and the runner)."""
+    found: dict[int, ProcSample] = {}
+    for n, e in enumerate(e for e in events if e["kind"] in ("run-start", "process-start")):
+        pid = int((e.get("data") or {}).get("runner", e["pid"]))
+        ppid = (e.get("data") or {}).get("ppid", 1000)
+        uss = (2 + n) * MB + step * 256 * 1024 * (n % 2)
+        found[pid] = ProcSample(pid, ppid, "sleeping", 12 * MB + uss, uss, uss + 3 * MB,
+                                0.0 if step else None, 1 + (n == 0), "")
+    return found
+
+
+async def feed(pilot: Pilot[Any], name: str, *, upto: str | None = None) -> None:
+    """Show a recorded run: events up to the first process exit, three sample passes, the rest."""
+    app = pilot.app
+    assert isinstance(app, StatelabApp)
+    events = recorded(name)
+    if upto is not None:
+        events = events[: next(i for i, e in enumerate(events) if e["kind"] == upto) + 1]
+    config = events[0]["data"]["config"]
+    cfg = knobs.parse("shared-value", {"start_method": config["start_method"],
+                                       "typecode": config["typecode"], "lock": config["lock"]},
+                      step=bool(config["step"]))
+    app.query_one(CodeView).show_source((DATA / "shared_value_source.txt").read_text())
+    await app.query_one(LessonView).show("shared-value", "pinned summary for the snapshot", "")
+    run_id = app.begin_run_view(cfg)
+    cut = next((i for i, e in enumerate(events) if e["kind"] == "process-exit"), len(events))
+    app.post_message(RunEvents(run_id, events[:cut]))
+    await pilot.pause()
+    for step in range(3):
+        app.post_message(Samples(run_id, samples_for(events, step), frozenset()))
+        await pilot.pause()
+    if events[cut:]:
+        app.post_message(RunEvents(run_id, events[cut:]))
+        app.post_message(RunEnded(run_id, 0, ""))
+    await pilot.pause()
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_start_screen(snap_compare: Any, size: tuple[int, int]) -> None:
+    async def before(pilot: Pilot[Any]) -> None:
+        app = pilot.app
+        app.query_one(CodeView).show_source((DATA / "shared_value_source.txt").read_text())
+        await pilot.pause()
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_finished_run_findings(snap_compare: Any, size: tuple[int, int]) -> None:
+    async def before(pilot: Pilot[Any]) -> None:
+        await feed(pilot, "shared-value-spawn.jsonl")
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_paused_run(snap_compare: Any, size: tuple[int, int]) -> None:
+    async def before(pilot: Pilot[Any]) -> None:
+        await feed(pilot, "shared-value-step.jsonl", upto="checkpoint")
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("tab", ["tab-code", "tab-lesson"])
+def test_tabs(snap_compare: Any, size: tuple[int, int], tab: str) -> None:
+    async def before(pilot: Pilot[Any]) -> None:
+        await feed(pilot, "shared-value-fork.jsonl")
+        pilot.app.query_one(TabbedContent).active = tab
+        await pilot.pause()
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=before)
+
+
+def test_help_screen(snap_compare: Any) -> None:
+    assert snap_compare(make_app(), terminal_size=(80, 24), press=["question_mark"])
+
+
+def test_invalid_value_marked(snap_compare: Any) -> None:
+    async def before(pilot: Pilot[Any]) -> None:
+        await pilot.click("#knob-value")
+        await pilot.press(*"1.5")
+        await pilot.pause()
+
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=before)
