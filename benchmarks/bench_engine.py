@@ -22,7 +22,7 @@ TARGET = 1.5
 
 def once(argv: list[str]) -> float:
     start = time.perf_counter()
-    subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=True, cwd=ROOT)
+    subprocess.run(argv, capture_output=True, check=True, cwd=ROOT)
     return time.perf_counter() - start
 
 

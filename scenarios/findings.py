@@ -19,13 +19,15 @@ class Finding(NamedTuple):
             return None
         return self.holds == self.lesson
 
-    def verdict(self) -> str:
+    def verdict(self, from_lesson: bool = True) -> str:
         if self.holds is None:
             return "could not be checked"
         word = "holds" if self.holds else "does not hold"
         if self.agrees is None:
             return word
-        return f"{word}, {'as the lesson says' if self.agrees else 'unlike what the lesson says'}"
+        if from_lesson:
+            return f"{word}, {'as the lesson says' if self.agrees else 'unlike what the lesson says'}"
+        return f"{word}, {'as commonly believed' if self.agrees else 'unlike common belief'}"
 
 
 class Record:

@@ -59,7 +59,11 @@ class Knob:
         raise ConfigError(f"{self.flag}: cannot parse {text!r}")  # "value" is parsed by Config
 
     def bounds(self) -> str:
-        return f"allowed: {self.low:g} to {self.high:g}" if self.low is not None else "any"
+        if self.low is None or self.high is None:
+            return "any"
+        if self.kind == "int":
+            return f"allowed: {int(self.low)} to {int(self.high)}"
+        return f"allowed: {self.low:g} to {self.high:g}"
 
 
 START_METHODS = ("fork", "spawn", "forkserver")

@@ -56,6 +56,10 @@ class Lab:
         return process  # type: ignore[no-any-return]
 
     def remaining(self) -> float:
+        """Seconds before the run's deadline (the whole timeout in step mode, where the user's
+        pauses move the deadline)."""
+        if self.cfg.step:
+            return self.cfg.timeout
         return max(0.0, self.deadline - time.monotonic())
 
     def join(self, process: BaseProcess) -> int | None:

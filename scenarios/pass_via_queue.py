@@ -12,6 +12,7 @@ so it works.
 from __future__ import annotations
 
 import queue
+from collections.abc import Callable
 from typing import Any
 
 from scenarios.catalog import Scenario
@@ -73,17 +74,19 @@ def parent(lab: Lab) -> None:
         lab.join(process)
         return
 
+    receive_end: Any
+    send: Callable[[Any], None]
     if channel == "queue":
-        send_end = receive_end = lab.ctx.Queue()
-        send = send_end.put
+        receive_end = lab.ctx.Queue()
+        send = receive_end.put
     elif channel == "simple-queue":
-        send_end = receive_end = lab.ctx.SimpleQueue()
-        send = send_end.put
+        receive_end = lab.ctx.SimpleQueue()
+        send = receive_end.put
     else:
         receive_end, send_end = lab.ctx.Pipe(duplex=False)
         send = send_end.send
     process = lab.start(receiver, channel, receive_end, wait)
-    checkpoint("before-send", f"the receiver is waiting; the parent is about to send the Value on the {channel}")
+    checkpoint("before-send", f"the receiver waits; the parent is about to send the Value on the {channel}")
     try:
         send(var)
     except Exception as exc:

@@ -30,6 +30,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 from scenarios import catalog, probe
@@ -197,8 +198,8 @@ def where_stuck(stack: str) -> str:
     f, n, func, _ = frames[0]
     here = f"in {func} ({f}:{n})"
     stdlib = os.path.dirname(os.__file__)
-    own = next((fr for fr in frames if not fr[3].startswith(stdlib) and fr[0] not in ENGINE_FILES),
-               None)
+    own = next((fr for fr in frames if not fr[3].startswith((stdlib, "<"))
+                and fr[0] not in ENGINE_FILES), None)
     if own and own is not frames[0]:
         here += f", called from {own[2]} ({own[0]}:{own[1]})"
     return here
@@ -266,6 +267,11 @@ class Supervisor:
 
     def take(self, event: dict[str, Any]) -> None:
         self.record.events.append(event)
+        if event["kind"] == "process-start":  # a scenario may announce a helper it started
+            pid = int(event["pid"])
+            self.roles.setdefault(pid, str(event["role"]))
+            if (event.get("data") or {}).get("helper"):
+                self.helper_parent.setdefault(pid, int(event["data"].get("ppid") or 0))
         if event["kind"] == "error":
             self.errors += 1
         if event["kind"] == "process-exit":
@@ -364,7 +370,7 @@ class Supervisor:
             if shutdown is not None:
                 shutdown()
             atexit._run_exitfuncs()
-        except BaseException:  # noqa: BLE001 - a forked child must never return into the runner
+        except BaseException:  # a forked child must never return into the runner
             try:
                 probe.error("the parent process failed", traceback=format_exc())
             except Exception:
@@ -719,7 +725,8 @@ class Supervisor:
         """End every process of the run: the parent first (it ends its children and cleans up
         what multiprocessing registered), then SIGTERM and SIGKILL to whatever is left."""
         self.scan_helpers(force=True)
-        steps = ((lambda: os.kill(self.parent_pid, signal.SIGTERM), TERM_GRACE),
+        steps: tuple[tuple[Callable[[], None], float], ...] = (
+                 (lambda: os.kill(self.parent_pid, signal.SIGTERM), TERM_GRACE),
                  (lambda: os.killpg(self.parent_pid, signal.SIGTERM), TERM_GRACE / 2),
                  # the resource tracker ignores SIGTERM and, once everyone else is gone, removes
                  # what they left in /dev/shm: give it that chance before the last resort
@@ -768,8 +775,9 @@ class Supervisor:
             self.emit("error", f"the findings could not be checked: {type(exc).__name__}: {exc}",
                       data={"traceback": format_exc()})
             return
+        from_lesson = self.module.spec.from_lesson
         for f in found:
-            self.emit("finding", f"{f.claim}: {f.verdict()}", id=f.id, claim=f.claim,
+            self.emit("finding", f"{f.claim}: {f.verdict(from_lesson)}", id=f.id, claim=f.claim,
                       holds=f.holds, lesson=f.lesson, evidence=f.evidence)
 
 

@@ -41,7 +41,7 @@ class TypeCode:
         if self.kind == "char":
             return 0x10FFFF if self.size == 4 else 0xFFFF
         bits = 8 * self.size - (1 if self.signed else 0)
-        return 2**bits - 1
+        return int(2**bits - 1)
 
     def describe_range(self) -> str:
         if self.kind == "float":

@@ -52,7 +52,7 @@ def cmd_run(args: list[str]) -> int:
     as_json = "--json" in args
     args = [a for a in args if a != "--json"]
     try:
-        cfg, flags = parse_argv(args)  # refuse bad input before anything starts
+        cfg, _ = parse_argv(args)  # refuse bad input before anything starts
     except ConfigError as e:
         return fail(str(e))
     argv = [sys.executable, "-m", "scenarios", *cfg.to_argv()]
