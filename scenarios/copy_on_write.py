@@ -183,3 +183,9 @@ def findings(run: Record) -> list[Finding]:
         Finding(CLAIMS[1][0], CLAIMS[1][1], reads, CLAIMS[1][2], reads_evidence),
         Finding(CLAIMS[2][0], CLAIMS[2][1], writes, CLAIMS[2][2], writes_evidence),
     ]
+
+
+if __name__ == "__main__":  # saved from `statelab source`: python this_file.py [--knob value]...
+    from scenarios.runner import script
+
+    script(SPEC.name)

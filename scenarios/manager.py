@@ -261,3 +261,9 @@ def cost(run: Record) -> Finding:
                 f"(the common claim is about 100)")
     return Finding("manager-slower", f"An increment through a manager's proxy is at least "
                    f"{SLOWER} times slower than on a shared Value", ratio >= SLOWER, True, evidence)
+
+
+if __name__ == "__main__":  # saved from `statelab source`: python this_file.py [--knob value]...
+    from scenarios.runner import script
+
+    script(SPEC.name)

@@ -134,3 +134,9 @@ def findings(run: Record) -> list[Finding]:
         Finding("receiver-gets-object", "The receiver gets the shared Value",
                 gets, inherited, get_evidence),
     ]
+
+
+if __name__ == "__main__":  # saved from `statelab source`: python this_file.py [--knob value]...
+    from scenarios.runner import script
+
+    script(SPEC.name)

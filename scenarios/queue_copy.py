@@ -98,3 +98,9 @@ def findings(run: Record) -> list[Finding]:
         Finding("same-id", "The dict has the same id() in parent and child",
                 same, False, same_evidence),
     ]
+
+
+if __name__ == "__main__":  # saved from `statelab source`: python this_file.py [--knob value]...
+    from scenarios.runner import script
+
+    script(SPEC.name)

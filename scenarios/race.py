@@ -193,3 +193,9 @@ def _deadlock(run: Record) -> Finding:
 
 def findings(run: Record) -> list[Finding]:
     return [_lost_updates(run), _deadlock(run)]
+
+
+if __name__ == "__main__":  # saved from `statelab source`: python this_file.py [--knob value]...
+    from scenarios.runner import script
+
+    script(SPEC.name)

@@ -176,3 +176,9 @@ def loopback(run: Record) -> Finding:
                 f"{describe(found['sockets'])}")
     return Finding("bound-to-loopback", "The manager listens on 127.0.0.1 only", holds, True,
                    evidence)
+
+
+if __name__ == "__main__":  # saved from `statelab source`: python this_file.py [--knob value]...
+    from scenarios.runner import script
+
+    script(SPEC.name)

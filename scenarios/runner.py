@@ -31,6 +31,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any, NoReturn
 
 from scenarios import catalog, probe
@@ -219,12 +220,13 @@ class Conn:
 
 
 class Supervisor:
-    def __init__(self, cfg: Config, control: bool = False, out_fd: int = 1) -> None:
+    def __init__(self, cfg: Config, control: bool = False, out_fd: int = 1,
+                 module: ModuleType | None = None) -> None:
         self.cfg = cfg
         self.control = control
         self.out_fd = out_fd
         self.t0 = time.monotonic()
-        self.module = catalog.load(self.cfg.scenario)
+        self.module = catalog.Module(module) if module else catalog.load(self.cfg.scenario)
         self.record = Record(config=self.cfg.to_json())
         self.address = f"\0statelab-{os.getpid()}-{os.urandom(8).hex()}"
         self.roles: dict[int, str] = {}  # every process of the run we know of
@@ -781,7 +783,12 @@ class Supervisor:
                       holds=f.holds, lesson=f.lesson, evidence=f.evidence)
 
 
-def main(argv: list[str] | None = None) -> int:
+def script(name: str) -> NoReturn:
+    """Run the scenario module that is `__main__` (a file from `statelab source NAME`)."""
+    sys.exit(main([name, *sys.argv[1:]], module=sys.modules["__main__"]))
+
+
+def main(argv: list[str] | None = None, module: ModuleType | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args and args[0] in ("-h", "--help"):
         print(usage())
@@ -792,7 +799,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"statelab: {e}", file=sys.stderr)
         return 2
     try:
-        return Supervisor(cfg, control=flags["control"]).run()
+        return Supervisor(cfg, control=flags["control"], module=module).run()
     except KeyboardInterrupt:
         return 130
 

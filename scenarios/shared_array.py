@@ -72,3 +72,9 @@ def findings(run: Record) -> list[Finding]:
         "child-sees-parent-change", "The child sees the parent's change to arr[0]", sees, True,
         f"the child read arr[0] = {first['value']!r} before and {after['value']!r} after; the "
         f"parent wrote {changed['value']!r}; both processes index the same block of shared memory")]
+
+
+if __name__ == "__main__":  # saved from `statelab source`: python this_file.py [--knob value]...
+    from scenarios.runner import script
+
+    script(SPEC.name)

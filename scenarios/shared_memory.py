@@ -241,3 +241,9 @@ def findings(run: Record) -> list[Finding]:
                 any("shared_memory" in w for w in warned), None,
                 "; ".join(warned)[:600] or "no warning in the output of any process"),
     ]
+
+
+if __name__ == "__main__":  # saved from `statelab source`: python this_file.py [--knob value]...
+    from scenarios.runner import script
+
+    script(SPEC.name)

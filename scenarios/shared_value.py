@@ -89,3 +89,9 @@ def findings(run: Record) -> list[Finding]:
         Finding("same-id", "The Value has the same id() in parent and child",
                 same, fork, same_evidence),
     ]
+
+
+if __name__ == "__main__":  # saved from `statelab source`: python this_file.py [--knob value]...
+    from scenarios.runner import script
+
+    script(SPEC.name)

@@ -61,3 +61,9 @@ def findings(run: Record) -> list[Finding]:
     return [Finding(
         "same-id", "id(1) is the same in parent and child", same, True,
         f"parent {mine['id']:#x}, child {theirs['id']:#x} under {run.start_method}: {why}; {aslr()}")]
+
+
+if __name__ == "__main__":  # saved from `statelab source`: python this_file.py [--knob value]...
+    from scenarios.runner import script
+
+    script(SPEC.name)

@@ -160,3 +160,9 @@ def findings(run: Record) -> list[Finding]:
         _wraps(kind, tried, read, info.get("low"), info.get("high")),
         _wrong_kind(tried),
     ]
+
+
+if __name__ == "__main__":  # saved from `statelab source`: python this_file.py [--knob value]...
+    from scenarios.runner import script
+
+    script(SPEC.name)
