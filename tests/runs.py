@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.contract import check_stream
+
 START_METHODS = ("fork", "spawn", "forkserver")
 
 
@@ -71,7 +73,10 @@ def run(scenario: str, *args: str, timeout: float = 60, check_clean: bool = True
         [sys.executable, "-m", "scenarios", scenario, *args],
         capture_output=True, text=True, timeout=timeout,
     )
-    events = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    events = [json.loads(line) for line in lines]
+    if proc.returncode != 2:  # every line of every run keeps the event contract
+        check_stream(events, lines)
     result = Run(proc.returncode, events, proc.stderr, {int(e["pid"]) for e in events})
     if check_clean:
         assert_clean(result, before)
