@@ -192,3 +192,14 @@ def test_command_line_refuses_bad_input(capsys: pytest.CaptureFixture[str]) -> N
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and words in err, (argv, err)
         assert "Traceback" not in err
+
+
+async def test_command_palette_lists_the_scenarios(app: StatelabApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.press(*"scenario: race")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        if "race" in app.modules:
+            await until(pilot, lambda: app.scenario == "race", what="race to be chosen")
+            assert "race" in str(app.settings.query_one("#summary", Static).render()).lower()

@@ -17,25 +17,20 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Input, OptionList, Select, TabbedContent, TabPane
 
 from scenarios import catalog, knobs
-from scenarios.catalog import Module, Scenario
+from scenarios.catalog import Module
 from scenarios.knobs import Config, ConfigError
-from tui import export
 from tui.messages import Event, RunEnded, RunEvents, Samples
 from tui.runclient import RunClient
-from tui.sampler import Sampler
-from tui.screens.help import HelpScreen
 from tui.widgets.code_view import CodeView
 from tui.widgets.colours import Colours
 from tui.widgets.findings_view import FindingsView
@@ -45,6 +40,11 @@ from tui.widgets.observation_log import ObservationLog
 from tui.widgets.process_table import ProcessTable
 from tui.widgets.scenario_list import ScenarioList
 from tui.widgets.settings_form import SettingsForm
+
+if TYPE_CHECKING:
+    from textual.command import Provider
+
+    from tui.sampler import Sampler
 
 DEFAULT_SCENARIO = "shared-value"
 USAGE = """\
@@ -73,31 +73,10 @@ def available_modules(names: Sequence[str] | None = None) -> dict[str, Module]:
     return found
 
 
-class ScenarioCommands(Provider):
-    """The command palette lists the scenarios."""
+def _scenario_commands() -> type[Provider]:
+    from tui.screens.palette import ScenarioCommands  # loaded when the palette first opens
 
-    def _scenarios(self) -> list[Scenario]:
-        app = self.app
-        return [m.spec for m in app.modules.values()] if isinstance(app, StatelabApp) else []
-
-    async def discover(self) -> Hits:
-        for spec in self._scenarios():
-            yield DiscoveryHit(f"scenario: {spec.name}", partial(self._choose, spec.name),
-                               help=spec.summary)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for spec in self._scenarios():
-            text = f"scenario: {spec.name}"
-            score = matcher.match(f"{text} {spec.title}")
-            if score > 0:
-                yield Hit(score, matcher.highlight(text), partial(self._choose, spec.name),
-                          help=spec.summary)
-
-    def _choose(self, name: str) -> None:
-        app = self.app
-        if isinstance(app, StatelabApp):
-            app.choose_scenario(name)
+    return ScenarioCommands
 
 
 class StatelabApp(App[int]):
@@ -105,7 +84,7 @@ class StatelabApp(App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "statelab"
-    COMMANDS: ClassVar[set[Any]] = App.COMMANDS | {ScenarioCommands}
+    COMMANDS: ClassVar[set[Any]] = App.COMMANDS | {_scenario_commands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "run", "run"),
         Binding("s", "step", "step"),
@@ -227,6 +206,11 @@ class StatelabApp(App[int]):
         if name and name in self.modules and name != self.scenario:
             await self.select_scenario(name)
 
+    @on(TabbedContent.TabActivated, "#tabs")
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "tab-code":
+            self.query_one(CodeView).reveal()
+
     @on(SettingsForm.Changed)
     def _settings_changed(self, event: SettingsForm.Changed) -> None:
         code = self.query_one(CodeView)
@@ -280,6 +264,8 @@ class StatelabApp(App[int]):
             return
         self.client = client
         self.settings.set_running(True)
+        from tui.sampler import Sampler  # psutil is loaded with the first run
+
         self.sampler = Sampler(self.run_id, client.runner_pid, client.pids.copy, self.post_message)
         self.run_worker(self.sampler.loop, thread=True, group="sampler", exit_on_error=False)
         mode = " (step mode)" if step else ""
@@ -386,6 +372,8 @@ class StatelabApp(App[int]):
         if not self.events or self.run_config is None:
             self.notify("Nothing to export yet: run a scenario first.", timeout=3)
             return
+        from tui import export
+
         rows = [dict(row.cells) for row in self.table.rows_by_pid.values()]
         transcript = export.Transcript(self.run_config.scenario, self.run_config.to_argv(),
                                        list(self.events), rows)
@@ -399,6 +387,8 @@ class StatelabApp(App[int]):
         self.notify(f"Transcript written: {md.name} and {jsonl.name}", title="export", timeout=8)
 
     def action_help(self) -> None:
+        from tui.screens.help import HelpScreen  # Markdown is loaded when help is first asked
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 

@@ -1,12 +1,17 @@
-"""The Lesson tab: what the scenario teaches, in the project's own words (Markdown)."""
+"""The Lesson tab: what the scenario teaches, in the project's own words (Markdown).
+
+Rendered with Rich's Markdown in one Static: one widget, not one per block,
+so the app starts fast whatever the length of the lesson.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from rich.markdown import Markdown
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import Markdown
+from textual.widgets import Static
 
 
 def placeholder(name: str, summary: str) -> str:
@@ -23,12 +28,12 @@ class LessonView(VerticalScroll):
         self.text = ""
 
     def compose(self) -> ComposeResult:
-        yield Markdown(id="lesson-body")
+        yield Static(id="lesson-body")
 
     async def show(self, name: str, summary: str, lesson: str) -> None:
         text = lesson.strip() or placeholder(name, summary)
         if text == self.text:
             return
         self.text = text
-        await self.query_one("#lesson-body", Markdown).update(text)
+        self.query_one("#lesson-body", Static).update(Markdown(text, code_theme="ansi_dark"))
         self.scroll_home(animate=False)

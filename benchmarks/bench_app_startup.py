@@ -1,0 +1,126 @@
+"""Time to first frame: the statelab app against a bare Textual app with a DataTable and a Log.
+
+Both start the same way (a fresh interpreter in a pty, 100x30) and are timed
+from the spawn until their first frame is on the terminal: the first write
+that carries the process table's heading, "role" (both apps have the table). Runs alternate, in the same
+process, so both see the same machine; the medians and their ratio are printed
+(target: at most 1.25x). Also printed: when statelab's screen is complete (the
+scenario chosen, its settings and source shown).
+
+    .venv/bin/python benchmarks/bench_app_startup.py [--runs 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+import select
+import signal
+import statistics
+import struct
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET = 1.25
+STATELAB = "import sys; from tui.app import main; sys.exit(main(sys.argv[1:]))"
+BARE = """
+from textual.app import App
+from textual.widgets import DataTable, Footer, Log
+
+class Bare(App):
+    BINDINGS = [("q", "quit", "quit")]
+
+    def compose(self):
+        yield DataTable()
+        yield Log()
+        yield Footer()
+
+    def on_mount(self):
+        table = self.query_one(DataTable)
+        table.add_columns("role", "pid", "ppid", "state", "RSS", "USS", "PSS", "CPU%", "thr")
+        self.query_one(Log).write_line("ready")
+
+Bare().run()
+"""
+
+
+def first_frame(code: str, marker: bytes, complete: bytes | None = None,
+                timeout: float = 30.0) -> tuple[float, float | None]:
+    """Seconds from spawn to the first frame with marker (and to the frame with complete)."""
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    env = {**os.environ, "TERM": "xterm-256color"}
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", code], stdin=slave, stdout=slave,
+                            stderr=slave, cwd=ROOT, env=env, start_new_session=True)
+    os.close(slave)
+    seen = bytearray()
+    first: float | None = None
+    whole: float | None = None
+    deadline = t0 + timeout
+    try:
+        while time.perf_counter() < deadline:
+            if not select.select([master], [], [], 0.5)[0]:
+                continue
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            seen += data
+            now = time.perf_counter() - t0
+            if first is None and marker in seen:
+                first = now
+            if complete is not None and whole is None and complete in seen:
+                whole = now
+            if first is not None and (complete is None or whole is not None):
+                break
+    finally:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+        os.close(master)
+    if first is None:
+        raise SystemExit(f"no frame seen: {bytes(seen[-500:])!r}")
+    return first, whole
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    options = parser.parse_args()
+    bare: list[float] = []
+    lab: list[float] = []
+    ready: list[float] = []
+    first_frame(BARE, b"role")  # warm the disk cache for both
+    first_frame(STATELAB, b"role")
+    for _ in range(options.runs):
+        bare.append(first_frame(BARE, b"role")[0])
+        t, whole = first_frame(STATELAB, b"role", b"Press r to run it")
+        lab.append(t)
+        if whole is not None:
+            ready.append(whole)
+    b, s = statistics.median(bare), statistics.median(lab)
+    print(f"bare Textual app (DataTable + Log): first frame, median of {len(bare)}: "
+          f"{b * 1000:.0f} ms")
+    print(f"statelab: first frame, median of {len(lab)}: {s * 1000:.0f} ms")
+    if ready:
+        print(f"statelab: screen complete (scenario, settings, source): "
+              f"{statistics.median(ready) * 1000:.0f} ms")
+    ratio = s / b
+    print(f"ratio: {ratio:.2f}x (target at most {TARGET:g}x: "
+          f"{'within' if ratio <= TARGET else 'OVER'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
