@@ -17,7 +17,7 @@ from textual.pilot import Pilot
 from textual.widgets import TabbedContent
 
 from scenarios import knobs
-from tests.test_app_support import DATA, recorded
+from tests.test_app_support import DATA, recorded, until
 from tui.app import StatelabApp
 from tui.messages import ProcSample, RunEnded, RunEvents, Samples
 from tui.widgets.code_view import CodeView
@@ -44,10 +44,18 @@ def samples_for(events: list[dict[str, Any]], step: int) -> dict[int, ProcSample
     return found
 
 
+async def ready(pilot: Pilot[Any]) -> None:
+    """The settings, log and tabs are mounted just after the first frame: wait for them."""
+    app = pilot.app
+    assert isinstance(app, StatelabApp)
+    await until(pilot, app.complete.is_set, what="the whole screen")
+
+
 async def feed(pilot: Pilot[Any], name: str, *, upto: str | None = None) -> None:
     """Show a recorded run: events up to the first process exit, three sample passes, the rest."""
     app = pilot.app
     assert isinstance(app, StatelabApp)
+    await ready(pilot)
     events = recorded(name)
     if upto is not None:
         events = events[: next(i for i, e in enumerate(events) if e["kind"] == upto) + 1]
@@ -74,6 +82,7 @@ async def feed(pilot: Pilot[Any], name: str, *, upto: str | None = None) -> None
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_start_screen(snap_compare: Any, size: tuple[int, int]) -> None:
     async def before(pilot: Pilot[Any]) -> None:
+        await ready(pilot)
         app = pilot.app
         app.query_one(CodeView).show_source((DATA / "shared_value_source.txt").read_text())
         await pilot.pause()
@@ -109,11 +118,13 @@ def test_tabs(snap_compare: Any, size: tuple[int, int], tab: str) -> None:
 
 
 def test_help_screen(snap_compare: Any) -> None:
-    assert snap_compare(make_app(), terminal_size=(80, 24), press=["question_mark"])
+    assert snap_compare(make_app(), terminal_size=(80, 24), press=["question_mark"],
+                        run_before=ready)
 
 
 def test_invalid_value_marked(snap_compare: Any) -> None:
     async def before(pilot: Pilot[Any]) -> None:
+        await ready(pilot)
         await pilot.click("#knob-value")
         await pilot.press(*"1.5")
         await pilot.pause()

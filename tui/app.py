@@ -18,33 +18,34 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Footer, Input, OptionList, Select, TabbedContent, TabPane
+from textual.widgets import Button, Footer, OptionList
 
 from scenarios import catalog, knobs
 from scenarios.catalog import Module
 from scenarios.knobs import Config, ConfigError
 from tui.messages import Event, RunEnded, RunEvents, Samples
 from tui.runclient import RunClient
-from tui.widgets.code_view import CodeView
 from tui.widgets.colours import Colours
-from tui.widgets.findings_view import FindingsView
 from tui.widgets.header_info import HeaderInfo
-from tui.widgets.lesson_view import LessonView
-from tui.widgets.observation_log import ObservationLog
 from tui.widgets.process_table import ProcessTable
 from tui.widgets.scenario_list import ScenarioList
-from tui.widgets.settings_form import SettingsForm
 
 if TYPE_CHECKING:
     from textual.command import Provider
+    from textual.widgets import TabbedContent
 
     from tui.sampler import Sampler
+    from tui.widgets.code_view import CodeView
+    from tui.widgets.findings_view import FindingsView
+    from tui.widgets.lesson_view import LessonView
+    from tui.widgets.observation_log import ObservationLog
+    from tui.widgets.settings_form import SettingsForm
 
 DEFAULT_SCENARIO = "shared-value"
 USAGE = """\
@@ -119,26 +120,20 @@ class StatelabApp(App[int]):
         self.held: dict[int, str] = {}  # pid -> checkpoint it is held at
         self.last_export: tuple[Path, Path] | None = None
         self._select_lock = asyncio.Lock()
+        self.mounted = asyncio.Event()  # the settings, log and tabs exist (after the first frame)
+        self.complete = asyncio.Event()  # ...and the first scenario is shown in them
         atexit.register(self._kill_at_exit)
 
     # -- layout ----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        # the first frame: what a person looks at first; the rest is mounted right after it
         yield HeaderInfo(self.interpreter, id="header")
         with Horizontal(id="body"):
             with VerticalScroll(id="sidebar"):
                 yield ScenarioList([m.spec for m in self.modules.values()], id="scenarios")
-                yield SettingsForm(id="settings")
             with Vertical(id="main"):
                 yield ProcessTable(self.colours, id="processes")
-                yield ObservationLog(self.colours, id="log")
-                with TabbedContent(id="tabs"):
-                    with TabPane("Findings", id="tab-findings"):
-                        yield FindingsView(id="findings")
-                    with TabPane("Code", id="tab-code"):
-                        yield CodeView(id="code")
-                    with TabPane("Lesson", id="tab-lesson"):
-                        yield LessonView(id="lesson")
         yield Footer()
 
     async def on_mount(self) -> None:
@@ -147,12 +142,34 @@ class StatelabApp(App[int]):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, self._hang_up, sig)
         self.header.show("ready: r runs, s steps, ? help", "bold")
+        self.query_one(ScenarioList).focus()
+        self.call_after_refresh(self.build_rest)
+
+    async def build_rest(self) -> None:
+        """Mount the settings, the log and the tabs, once the first frame is on the screen."""
+        from textual.widgets import TabbedContent, TabPane
+
+        from tui.widgets.code_view import CodeView
+        from tui.widgets.findings_view import FindingsView
+        from tui.widgets.lesson_view import LessonView
+        from tui.widgets.observation_log import ObservationLog
+        from tui.widgets.settings_form import SettingsForm
+
+        tabs = TabbedContent(id="tabs")
+        await self.query_one("#sidebar").mount(SettingsForm(id="settings"))
+        await self.query_one("#main").mount(ObservationLog(self.colours, id="log"), tabs)
+        for pane in (TabPane("Findings", FindingsView(id="findings"), id="tab-findings"),
+                     TabPane("Code", CodeView(id="code"), id="tab-code"),
+                     TabPane("Lesson", LessonView(id="lesson"), id="tab-lesson")):
+            await tabs.add_pane(pane)
+        self.mounted.set()
         if self.initial is None:
             self.header.show("no scenario module could be loaded", "bold red")
+            self.complete.set()
             return
         self.query_one(ScenarioList).choose(self.initial)
         await self.select_scenario(self.initial, self.initial_options)
-        self.query_one(ScenarioList).focus()
+        self.complete.set()
         if self.autorun:
             self.call_after_refresh(self.start_run, self.autostep)
 
@@ -164,7 +181,19 @@ class StatelabApp(App[int]):
 
     @property
     def settings(self) -> SettingsForm:
-        return self.query_one(SettingsForm)
+        return cast("SettingsForm", self.query_one("#settings"))
+
+    @property
+    def code_view(self) -> CodeView:
+        return cast("CodeView", self.query_one("#code"))
+
+    @property
+    def lesson_view(self) -> LessonView:
+        return cast("LessonView", self.query_one("#lesson"))
+
+    @property
+    def tabs(self) -> TabbedContent:
+        return cast("TabbedContent", self.query_one("#tabs"))
 
     @property
     def table(self) -> ProcessTable:
@@ -172,11 +201,11 @@ class StatelabApp(App[int]):
 
     @property
     def log_view(self) -> ObservationLog:
-        return self.query_one(ObservationLog)
+        return cast("ObservationLog", self.query_one("#log"))
 
     @property
     def findings(self) -> FindingsView:
-        return self.query_one(FindingsView)
+        return cast("FindingsView", self.query_one("#findings"))
 
     # -- choosing a scenario ---------------------------------------------------------------
 
@@ -186,14 +215,15 @@ class StatelabApp(App[int]):
         self.run_worker(self.select_scenario(name), group="select", exclusive=True)
 
     async def select_scenario(self, name: str, given: dict[str, str] | None = None) -> None:
+        await self.mounted.wait()  # the settings and tabs are mounted after the first frame
         async with self._select_lock:  # one at a time: the settings rows are rebuilt
             if name == self.scenario and given is None:
                 return
             module = self.modules[name]
             self.scenario = name
             await self.settings.set_scenario(module.spec, given)
-            self.query_one(CodeView).show_source(module.source())
-            await self.query_one(LessonView).show(name, module.spec.summary, module.lesson())
+            self.code_view.show_source(module.source())
+            await self.lesson_view.show(name, module.spec.summary, module.lesson())
             if not self.running:
                 self.log_view.hint(f"{name}: {module.spec.summary}.\nPress r to run it, s to "
                                    f"step through it, ? for help.")
@@ -206,14 +236,15 @@ class StatelabApp(App[int]):
         if name and name in self.modules and name != self.scenario:
             await self.select_scenario(name)
 
-    @on(TabbedContent.TabActivated, "#tabs")
-    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+    # handlers by name: their widgets' modules load after the first frame
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "tab-code":
-            self.query_one(CodeView).reveal()
+            self.code_view.reveal()
+        elif event.pane.id == "tab-lesson":
+            self.lesson_view.reveal()
 
-    @on(SettingsForm.Changed)
-    def _settings_changed(self, event: SettingsForm.Changed) -> None:
-        code = self.query_one(CodeView)
+    def on_settings_form_changed(self, event: SettingsForm.Changed) -> None:
+        code = self.code_view
         code.show_knobs(event.config.to_argv() if event.config else None, event.error)
 
     # -- running ---------------------------------------------------------------------------
@@ -222,8 +253,7 @@ class StatelabApp(App[int]):
     def running(self) -> bool:
         return self.client is not None and self.client.running
 
-    @on(SettingsForm.RunRequested)
-    async def _run_requested(self, event: SettingsForm.RunRequested) -> None:
+    async def on_settings_form_run_requested(self, event: SettingsForm.RunRequested) -> None:
         if event.step:
             await self.action_step()
         else:
@@ -247,6 +277,7 @@ class StatelabApp(App[int]):
         await self.start_run(True)
 
     async def start_run(self, step: bool) -> None:
+        await self.complete.wait()
         if self.running:
             self.notify("A run is in progress: x stops it.", severity="warning")
             return
@@ -287,7 +318,7 @@ class StatelabApp(App[int]):
             self.table.reset()
             self.log_view.reset()
             self.findings.reset()
-            self.query_one(CodeView).show_knobs(config.to_argv())
+            self.code_view.show_knobs(config.to_argv())
         return self.run_id
 
     async def action_stop(self) -> None:
@@ -322,7 +353,7 @@ class StatelabApp(App[int]):
             self.table.apply_events(events)
             self.log_view.add(events)
             if self.findings.add(events):
-                self.query_one(TabbedContent).active = "tab-findings"
+                self.tabs.active = "tab-findings"
             self._show_status(events)
 
     def _show_status(self, events: list[Event]) -> None:
@@ -394,8 +425,13 @@ class StatelabApp(App[int]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "leave_field":
-            return isinstance(self.focused, (Input, Select))
+            return self.in_field()
         return True
+
+    def in_field(self) -> bool:
+        from textual.widgets import Input, Select
+
+        return isinstance(self.focused, (Input, Select))
 
     def on_descendant_focus(self) -> None:
         self.refresh_bindings()
@@ -407,7 +443,7 @@ class StatelabApp(App[int]):
             self.table.focus()
 
     def action_leave_field(self) -> None:
-        if isinstance(self.focused, (Input, Select)):
+        if self.in_field():
             self.query_one(ScenarioList).focus()
 
     async def action_quit(self) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.markdown import Markdown
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
@@ -26,14 +25,27 @@ class LessonView(VerticalScroll):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.text = ""
+        self._drawn = ""
+        self.visible_once = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="lesson-body")
 
     async def show(self, name: str, summary: str, lesson: str) -> None:
-        text = lesson.strip() or placeholder(name, summary)
-        if text == self.text:
+        self.text = lesson.strip() or placeholder(name, summary)
+        if self.visible_once:
+            self.draw()
+
+    def reveal(self) -> None:
+        """The tab is shown: render the lesson if it changed (Markdown is slow to load)."""
+        self.visible_once = True
+        self.draw()
+
+    def draw(self) -> None:
+        if self.text == self._drawn:
             return
-        self.text = text
-        self.query_one("#lesson-body", Static).update(Markdown(text, code_theme="ansi_dark"))
+        from rich.markdown import Markdown
+
+        self._drawn = self.text
+        self.query_one("#lesson-body", Static).update(Markdown(self.text, code_theme="ansi_dark"))
         self.scroll_home(animate=False)
