@@ -210,3 +210,31 @@ async def test_command_palette_lists_the_scenarios(app: StatelabApp) -> None:
         if "race" in app.modules:
             await until(pilot, lambda: app.scenario == "race", what="race to be chosen")
             assert "race" in str(app.settings.query_one("#summary", Static).render()).lower()
+
+
+async def test_knobs_from_the_command_line_reach_the_run() -> None:
+    app = StatelabApp("race", {"processes": "3", "iterations": "2000", "start_method": "spawn"},
+                      run=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: ended(app), what="the run to end", timeout=30)
+        options = app.settings.options()
+        assert options["processes"] == "3" and options["iterations"] == "2000"
+        roles = {row.role for row in app.table.rows_by_pid.values()}
+        assert {"parent", "child", "child-2", "child-3"} <= roles
+        assert "child-4" not in roles
+        result = next(e for e in app.events if e["kind"] == "observe"
+                      and e["data"]["what"] == "result")
+        assert result["data"]["expected"] == 3 * 2000
+        assert app.query_one("#sidebar").display, "the end of the run brings the sidebar back"
+        assert not wait_gone(run_pids(app.events))
+
+
+async def test_a_run_takes_the_sidebar_width_below_100_columns() -> None:
+    app = StatelabApp("shared-value", step=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: held(app), what="the checkpoint")
+        assert not app.query_one("#sidebar").display
+        await pilot.press("x")
+        await until(pilot, lambda: ended(app), what="the run to end")
+        await until(pilot, lambda: app.query_one("#sidebar").display, what="the sidebar back")
+        assert not wait_gone(run_pids(app.events))

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from tui.widgets.settings_form import SettingsForm
 
 DEFAULT_SCENARIO = "shared-value"
+NARROW = 100  # columns: below this a run hides the sidebar while it goes on
 USAGE = """\
 usage: statelab [--scenario NAME] [--typecode C] [--lock MODE] [--start-method M] [--value V]
                 [other knobs of the scenario] [--timeout S] [--run] [--step]
@@ -118,6 +119,7 @@ class StatelabApp(App[int]):
         self.events: list[Event] = []  # the current run's events, as the engine wrote them
         self.run_config: Config | None = None
         self.held: dict[int, str] = {}  # pid -> checkpoint it is held at
+        self.sidebar_hidden_for_run = False
         self.last_export: tuple[Path, Path] | None = None
         self._select_lock = asyncio.Lock()
         self.mounted = asyncio.Event()  # the settings, log and tabs exist (after the first frame)
@@ -233,6 +235,8 @@ class StatelabApp(App[int]):
         name = event.option.id
         if event.option_index != event.option_list.highlighted:
             return  # an older highlight: the list has moved on
+        if not self.complete.is_set():
+            return  # the screen is being built: build_rest shows the initial scenario
         if name and name in self.modules and name != self.scenario:
             await self.select_scenario(name)
 
@@ -295,6 +299,10 @@ class StatelabApp(App[int]):
             return
         self.client = client
         self.settings.set_running(True)
+        sidebar = self.query_one("#sidebar")
+        if self.size.width < NARROW and sidebar.display:  # a run needs the width more
+            self.action_toggle_sidebar()
+            self.sidebar_hidden_for_run = True
         from tui.sampler import Sampler  # psutil is loaded with the first run
 
         self.sampler = Sampler(self.run_id, client.runner_pid, client.pids.copy, self.post_message)
@@ -318,6 +326,8 @@ class StatelabApp(App[int]):
             self.table.reset()
             self.log_view.reset()
             self.findings.reset()
+            spec = self.modules[config.scenario].spec if config.scenario in self.modules else None
+            self.findings.source = "the lesson" if spec is None or spec.from_lesson else "common belief"
             self.code_view.show_knobs(config.to_argv())
         return self.run_id
 
@@ -380,6 +390,9 @@ class StatelabApp(App[int]):
         self.held = {}
         self.table.release_all()
         self.settings.set_running(False)
+        if self.sidebar_hidden_for_run and not self.query_one("#sidebar").display:
+            self.action_toggle_sidebar()
+        self.sidebar_hidden_for_run = False
         if not any(e.get("kind") == "run-end" for e in self.events):
             problem = message.stderr.strip().splitlines()
             text = problem[-1] if problem else f"the engine exited with code {message.returncode}"
@@ -437,6 +450,7 @@ class StatelabApp(App[int]):
         self.refresh_bindings()
 
     def action_toggle_sidebar(self) -> None:
+        self.sidebar_hidden_for_run = False  # once toggled by hand, the user decides
         sidebar = self.query_one("#sidebar")
         sidebar.display = not sidebar.display
         if not sidebar.display and sidebar.has_focus_within:

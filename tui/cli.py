@@ -85,7 +85,10 @@ def cmd_run(args: list[str]) -> int:
     if problem:
         print(problem, file=sys.stderr)
     if not as_json:
-        print_findings(events, console)
+        from scenarios import catalog
+
+        source = "the lesson" if catalog.get(cfg.scenario).from_lesson else "common belief"
+        print_findings(events, console, source)
     return code
 
 

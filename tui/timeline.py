@@ -62,12 +62,12 @@ def line(event: dict[str, Any], colour: Colours) -> Text:
     return head
 
 
-def findings_table(findings: list[dict[str, Any]]) -> Table:
+def findings_table(findings: list[dict[str, Any]], source: str = "the lesson") -> Table:
     table = Table(title="Findings", show_lines=True, expand=True, title_justify="left")
     table.add_column("", width=1)
     table.add_column("claim", ratio=2)
     table.add_column("in this run", ratio=1)
-    table.add_column("lesson", ratio=1)
+    table.add_column("lesson" if source == "the lesson" else "common belief", ratio=1)
     table.add_column("evidence", ratio=3)
     for f in findings:
         mark, style = verdict(f)
@@ -88,11 +88,11 @@ def render(events: list[dict[str, Any]], console: Console) -> None:
     print_findings(events, console)
 
 
-def print_findings(events: list[dict[str, Any]], console: Console) -> None:
+def print_findings(events: list[dict[str, Any]], console: Console, source: str = "the lesson") -> None:
     found = [e for e in events if e["kind"] == "finding"]
     if found:
         console.print()
-        console.print(findings_table(found))
+        console.print(findings_table(found, source))
         agree = sum(1 for f in found if verdict(f)[0] == "✓")
         differ = sum(1 for f in found if verdict(f)[0] == "✗")
-        console.print(f"{agree} agree with the lesson, {differ} do not.", style="bold")
+        console.print(f"{agree} agree with {source}, {differ} do not.", style="bold")

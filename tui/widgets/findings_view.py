@@ -22,16 +22,17 @@ def verdict(finding: Event) -> tuple[str, str]:
     return ("✔ holds", "bold green") if holds else ("✘ does not hold", "bold red")
 
 
-def agreement(finding: Event) -> tuple[str, str]:
+def agreement(finding: Event, source: str = "the lesson") -> tuple[str, str]:
+    """Does what happened agree with the source of the claim (the lesson, or common belief)?"""
     holds, lesson = finding.get("holds"), finding.get("lesson")
     if lesson is None:
-        return "the lesson says nothing about it", "dim"
+        return f"{source} says nothing about it", "dim"
     said = "holds" if lesson else "does not hold"
     if holds is None:
-        return f"the lesson says it {said}", "dim"
+        return f"{source} says it {said}", "dim"
     if holds == lesson:
-        return f"agrees with the lesson (it says it {said})", "green"
-    return f"DIFFERS from the lesson (it says it {said})", "bold reverse yellow"
+        return f"agrees with {source} (it says it {said})", "green"
+    return f"DIFFERS from {source} (it says it {said})", "bold reverse yellow"
 
 
 class FindingsView(VerticalScroll):
@@ -41,6 +42,7 @@ class FindingsView(VerticalScroll):
         super().__init__(**kwargs)
         self.findings: list[Event] = []
         self.status: str | None = None
+        self.source = "the lesson"  # where the claims come from: "common belief" beyond it
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield Static(PLACEHOLDER, id="findings-body")
@@ -73,7 +75,7 @@ class FindingsView(VerticalScroll):
             parts.append(Text("This run reported no findings.", style="dim"))
         for finding in self.findings:
             word, style = verdict(finding)
-            agree, agree_style = agreement(finding)
+            agree, agree_style = agreement(finding, self.source)
             parts.append(Text(""))
             claim = str(finding.get("claim", ""))
             parts.append(Text.assemble((word, style), "  ", (claim, "bold")))
@@ -87,7 +89,7 @@ class FindingsView(VerticalScroll):
         lines: list[str] = []
         for finding in self.findings:
             lines.append(f"{verdict(finding)[0]}  {finding.get('claim', '')}")
-            lines.append(f"  {agreement(finding)[0]}")
+            lines.append(f"  {agreement(finding, self.source)[0]}")
             lines.append(f"  evidence: {finding.get('evidence', '')}")
         if self.status is not None:
             lines.insert(0, f"run ended: {self.status}")
