@@ -28,7 +28,7 @@ every line in the log was observed in one of them.
 | `tab` / `shift+tab` | move between panes |
 | `escape` | leave an input field (the keys above work again) |
 | `enter` | in a field: run |
-| `b` | hide or show the scenario list and settings (below 100 columns a run hides them by itself, and its end brings them back) |
+| `b` | hide or show the list and settings (below 100 columns a run hides them until it ends) |
 | `ctrl+p` | command palette: jump to any scenario |
 
 **Panes.** Scenario list and settings (knobs a scenario does not take are
