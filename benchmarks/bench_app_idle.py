@@ -13,68 +13,16 @@ with 50 workers waiting (the sampler reads 50+ processes twice a second).
 from __future__ import annotations
 
 import argparse
-import fcntl
-import os
-import signal
-import struct
-import subprocess
 import sys
-import termios
-import threading
 import time
 from pathlib import Path
 
 import psutil
 
-ROOT = Path(__file__).resolve().parent.parent
-LAUNCH = "import sys; from tui.app import main; sys.exit(main(sys.argv[1:]))"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.ptyapp import AppInPty  # the app in a pty, as the signal tests use it
+
 TARGET = 3.0
-
-
-class AppInPty:
-    def __init__(self, args: list[str], size: tuple[int, int] = (100, 30)) -> None:
-        master, slave = os.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
-        env = {**os.environ, "TERM": "xterm-256color"}
-        self.proc = subprocess.Popen([sys.executable, "-c", LAUNCH, *args], stdin=slave,
-                                     stdout=slave, stderr=slave, cwd=ROOT, env=env,
-                                     start_new_session=True, close_fds=True)
-        os.close(slave)
-        self.master = master
-        self.screen = bytearray()
-        threading.Thread(target=self._drain, daemon=True).start()
-
-    def _drain(self) -> None:
-        while True:
-            try:
-                data = os.read(self.master, 65536)
-            except OSError:
-                return
-            if not data:
-                return
-            self.screen += data
-            del self.screen[:-200_000]
-
-    def wait_paused(self, processes: int, timeout: float = 60.0) -> int:
-        deadline = time.monotonic() + timeout
-        app = psutil.Process(self.proc.pid)
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"the app ended: {bytes(self.screen[-1500:])!r}")
-            found = app.children(recursive=True)
-            if len(found) >= processes and b"PAUSED" in self.screen:
-                return len(found)
-            time.sleep(0.05)
-        raise SystemExit("the run did not pause in time")
-
-    def quit(self) -> None:
-        os.write(self.master, b"q")
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-        os.close(self.master)
 
 
 def cpu_percent(pid: int, seconds: float) -> float:
@@ -88,9 +36,9 @@ def cpu_percent(pid: int, seconds: float) -> float:
 
 
 def measure(label: str, args: list[str], processes: int, seconds: float) -> float | None:
-    app = AppInPty(args)
+    app = AppInPty(*args)
     try:
-        found = app.wait_paused(processes)
+        found = len(app.wait_paused(processes))
         time.sleep(2.0)  # settle: the first samples, the first frames
         percent = cpu_percent(app.proc.pid, seconds)
     finally:

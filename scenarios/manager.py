@@ -25,7 +25,7 @@ from scenarios.catalog import Scenario
 from scenarios.findings import Finding, Record, missing
 from scenarios.knobs import Knob
 from scenarios.lab import Lab, exit_text
-from scenarios.probe import checkpoint, observe
+from scenarios.probe import checkpoint, observe, parent_of
 
 SPEC = Scenario(
     name="manager",
@@ -63,16 +63,6 @@ def announce_exit(manager: BaseManager) -> None:
         words, data = exit_text(process.exitcode)
         probe.emit("process-exit", f"manager server {words}", pid=process.pid, role="manager",
                    data={**data, "reported_by": os.getpid()})
-
-
-def parent_of(pid: int) -> int | None:
-    """The real parent of a process (under forkserver it is the fork server, not us)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            stat = f.read()
-    except OSError:
-        return None
-    return int(stat[stat.rfind(")") + 2:].split()[1])
 
 
 # -- the scenario -----------------------------------------------------------------------------

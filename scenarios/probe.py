@@ -145,6 +145,16 @@ def error(text: str, **data: Any) -> None:
     emit("error", text, data={k: jsonable(v) for k, v in data.items()})
 
 
+def parent_of(pid: int) -> int | None:
+    """The real parent of a process, from /proc (under forkserver: the fork server)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read().decode(errors="replace")
+    except OSError:
+        return None
+    return int(stat[stat.rfind(")") + 2 :].split()[1])
+
+
 def process_started(parent_pid: int) -> None:
     emit("process-start", f"{_role} started: pid {os.getpid()}, parent {parent_pid}",
          data={"ppid": parent_pid, "executable": sys.executable})

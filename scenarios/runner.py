@@ -151,15 +151,6 @@ def descendants(root: int) -> dict[int, str]:
     return found
 
 
-def parent_of(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read().decode(errors="replace")
-    except OSError:
-        return 0
-    return int(stat[stat.rfind(")") + 2 :].split()[1])
-
-
 def helper_role(cmdline: str) -> str | None:
     for marker, role in HELPERS:
         if f"multiprocessing.{marker}" in cmdline or f"{marker} import main" in cmdline:
@@ -631,7 +622,7 @@ class Supervisor:
             role = helper_role(cmdline)
             if role:
                 self.roles[pid] = role
-                self.helper_parent[pid] = parent_of(pid)
+                self.helper_parent[pid] = probe.parent_of(pid) or 0
                 self.emit("process-start", f"{role} started: pid {pid}", pid=pid, role=role,
                           data={"helper": True, "cmdline": cmdline[:300]})
 

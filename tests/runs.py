@@ -48,6 +48,12 @@ class Run:
     def output(self) -> str:
         return "".join(e["text"] for e in self.of_kind("output"))
 
+    def pid_of(self, role: str) -> int:
+        """The pid of the one process that started under this role."""
+        starts = [e["pid"] for e in self.of_kind("process-start") if e["role"] == role]
+        assert len(starts) == 1, f"{role}: {starts}"
+        return int(starts[0])
+
     def roles(self) -> set[str]:
         return {e["role"] for e in self.events}
 

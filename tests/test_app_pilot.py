@@ -238,3 +238,11 @@ async def test_a_run_takes_the_sidebar_width_below_100_columns() -> None:
         await until(pilot, lambda: ended(app), what="the run to end")
         await until(pilot, lambda: app.query_one("#sidebar").display, what="the sidebar back")
         assert not wait_gone(run_pids(app.events))
+
+
+def test_sampling_slows_down_only_for_many_processes() -> None:
+    from tui.sampler import MANY, interval_for
+
+    assert interval_for(3) == interval_for(MANY) == 0.5
+    assert interval_for(MANY) < interval_for(50) < interval_for(64) <= 2.0
+    assert interval_for(1000) == 2.0

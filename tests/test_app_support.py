@@ -11,17 +11,9 @@ from typing import Any
 
 from textual.pilot import Pilot
 
+from tests.runs import alive
+
 DATA = Path(__file__).parent / "data"
-
-
-def alive(pid: int) -> bool:
-    """True if pid is a live (not zombie) process."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            stat = f.read()
-    except OSError:
-        return False
-    return not stat[stat.rfind(")") + 2 :].startswith("Z")
 
 
 async def until(pilot: Pilot[Any], condition: Callable[[], object], timeout: float = 15.0,

@@ -31,18 +31,12 @@ def result(request: pytest.FixtureRequest) -> Run:
     return done
 
 
-def pid_of(result: Run, role: str) -> int:
-    starts = [e["pid"] for e in result.of_kind("process-start") if e["role"] == role]
-    assert len(starts) == 1, f"{role}: {starts}"
-    return int(starts[0])
-
-
 def test_child_changes_the_dict_it_got_from_a_queue(result: Run) -> None:
     got = result.first("child-got-proxies", "child")
     assert got["types"] == [DictProxy.__name__, ValueProxy.__name__]
     seen = result.first("parent-reads-dict", "parent")["value"]
     # the child wrote its own pid through the proxy: the parent reads the same number
-    assert seen["child_pid"] == pid_of(result, "child")
+    assert seen["child_pid"] == result.pid_of("child")
     assert seen == result.first("child-changed-dict", "child")["value"]
     assert result.holds("proxy-passes-through-queue") is True
 
@@ -100,8 +94,8 @@ def test_every_increment_counted_and_the_proxy_is_slower(result: Run) -> None:
 
 
 def test_the_server_process_is_reported_and_ends(result: Run) -> None:
-    server = pid_of(result, "manager")
-    assert server not in (pid_of(result, "parent"), pid_of(result, "child"))
+    server = result.pid_of("manager")
+    assert server not in (result.pid_of("parent"), result.pid_of("child"))
     exits = [e for e in result.of_kind("process-exit") if e["pid"] == server]
     assert [e["data"]["exitcode"] for e in exits] == [0]
     assert not alive(server)

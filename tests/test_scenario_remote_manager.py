@@ -28,17 +28,11 @@ def result(request: pytest.FixtureRequest) -> Run:
     return done
 
 
-def pid_of(result: Run, role: str) -> int:
-    starts = [e["pid"] for e in result.of_kind("process-start") if e["role"] == role]
-    assert len(starts) == 1, f"{role}: {starts}"
-    return int(starts[0])
-
-
 def test_the_client_with_the_key_shares_the_dict(result: Run) -> None:
     changed = result.first("client-changed", "child")["value"]
     seen = result.first("parent-reads", "parent")["value"]
     # the client wrote its own pid into the server's dict; the parent reads that number back
-    assert seen["client_pid"] == pid_of(result, "child")
+    assert seen["client_pid"] == result.pid_of("child")
     assert seen == changed
 
 
@@ -68,8 +62,8 @@ def test_nothing_listens_after_the_run(result: Run) -> None:
 
 
 def test_the_server_process_is_reported_and_ends(result: Run) -> None:
-    server = pid_of(result, "manager")
-    assert server not in (pid_of(result, "parent"), pid_of(result, "child"))
+    server = result.pid_of("manager")
+    assert server not in (result.pid_of("parent"), result.pid_of("child"))
     exits = [e for e in result.of_kind("process-exit") if e["pid"] == server]
     assert [e["data"]["exitcode"] for e in exits] == [0]
     assert not alive(server)

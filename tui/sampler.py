@@ -17,6 +17,12 @@ from textual.message import Message
 from tui.messages import ProcSample, Samples
 
 INTERVAL = 0.5  # seconds between passes: 2 Hz keeps the app light
+MANY = 16  # beyond this many processes a pass costs more: space the passes out
+
+
+def interval_for(processes: int, base: float = INTERVAL) -> float:
+    """Seconds until the next pass: base up to MANY processes, then growing, at most 2 s."""
+    return base if processes <= MANY else min(2.0, base * processes / MANY)
 
 
 def guess_role(cmdline: list[str]) -> str:
@@ -54,8 +60,9 @@ class Sampler:
     def loop(self) -> None:
         """The worker body: one pass, then wait for the next tick or the stop."""
         while True:
-            self.post(self.sample())
-            if self._stop.wait(self.interval):
+            samples = self.sample()
+            self.post(samples)
+            if self._stop.wait(interval_for(len(samples.samples), self.interval)):
                 return
 
     def pids(self) -> set[int]:

@@ -8,45 +8,34 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.console import RenderableType
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from tui.widgets.lazy_view import LazyView
 
-class CodeView(VerticalScroll):
+
+class CodeView(LazyView):
     """The knobs line and the highlighted source."""
+
+    body = "code-source"
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.source = ""
         self.knobs_text = ""
-        self._drawn = ""
-        self.visible_once = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="code-knobs")
-        yield Static(id="code-source")
+        yield Static(id=self.body)
 
     def show_source(self, source: str) -> None:
-        self.source = source
-        if self.visible_once:
-            self.draw()
+        self.set_text(source)
 
-    def reveal(self) -> None:
-        """The tab is shown: highlight the source if it changed."""
-        self.visible_once = True
-        self.draw()
-
-    def draw(self) -> None:
-        if self.source == self._drawn:
-            return
+    def render_text(self, text: str) -> RenderableType:
         from rich.syntax import Syntax
 
-        self._drawn = self.source
-        syntax = Syntax(self.source, "python", line_numbers=True, word_wrap=False,
-                        theme="ansi_dark", background_color="default")
-        self.query_one("#code-source", Static).update(syntax)
-        self.scroll_home(animate=False)
+        return Syntax(text, "python", line_numbers=True, word_wrap=False, theme="ansi_dark",
+                      background_color="default")
 
     def show_knobs(self, argv: list[str] | None, problem: str | None = None) -> None:
         if argv is None:

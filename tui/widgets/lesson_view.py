@@ -6,11 +6,11 @@ so the app starts fast whatever the length of the lesson.
 
 from __future__ import annotations
 
-from typing import Any
-
+from rich.console import RenderableType
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
 from textual.widgets import Static
+
+from tui.widgets.lazy_view import LazyView
 
 
 def placeholder(name: str, summary: str) -> str:
@@ -19,33 +19,18 @@ def placeholder(name: str, summary: str) -> str:
             f"line there was observed in a real process.")
 
 
-class LessonView(VerticalScroll):
+class LessonView(LazyView):
     """A Markdown document, replaced when the scenario changes."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.text = ""
-        self._drawn = ""
-        self.visible_once = False
+    body = "lesson-body"
 
     def compose(self) -> ComposeResult:
-        yield Static(id="lesson-body")
+        yield Static(id=self.body)
 
     async def show(self, name: str, summary: str, lesson: str) -> None:
-        self.text = lesson.strip() or placeholder(name, summary)
-        if self.visible_once:
-            self.draw()
+        self.set_text(lesson.strip() or placeholder(name, summary))
 
-    def reveal(self) -> None:
-        """The tab is shown: render the lesson if it changed (Markdown is slow to load)."""
-        self.visible_once = True
-        self.draw()
-
-    def draw(self) -> None:
-        if self.text == self._drawn:
-            return
+    def render_text(self, text: str) -> RenderableType:
         from rich.markdown import Markdown
 
-        self._drawn = self.text
-        self.query_one("#lesson-body", Static).update(Markdown(self.text, code_theme="ansi_dark"))
-        self.scroll_home(animate=False)
+        return Markdown(text, code_theme="ansi_dark")
