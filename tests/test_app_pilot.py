@@ -15,6 +15,7 @@ from textual.widgets import Button, Input, Select, Static
 from scenarios import catalog
 from tests.test_app_support import run_pids, until, wait_gone
 from tui.app import StatelabApp, main
+from tui.widgets.process_table import size
 from tui.widgets.scenario_list import ScenarioList
 
 SIZE = (150, 40)
@@ -246,3 +247,20 @@ def test_sampling_slows_down_only_for_many_processes() -> None:
     assert interval_for(3) == interval_for(MANY) == 0.5
     assert interval_for(MANY) < interval_for(50) < interval_for(64) <= 2.0
     assert interval_for(1000) == 2.0
+
+
+async def test_memory_a_process_reports_shows_in_the_table() -> None:
+    # copy-on-write: each process reads its own USS from /proc before and after the child
+    # touches the object; a run faster than the sampler still shows them in the table
+    app = StatelabApp("copy-on-write", {"size": "16", "start_method": "fork"}, run=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: ended(app), what="the run to end", timeout=30)
+        after = next(e for e in app.events if e["kind"] == "observe"
+                     and e["data"]["what"] == "child-after")
+        child = app.table.rows_by_pid[after["pid"]]
+        reported = [e["data"]["uss"] for e in app.events if e["kind"] == "observe"
+                    and e["pid"] == after["pid"] and "uss" in e["data"]]
+        assert set(reported) <= set(child.history)
+        assert child.cells["uss"] == size(after["data"]["uss"])
+        assert child.cells["spark"].strip(), "the trend shows the reported readings"
+        assert not wait_gone(run_pids(app.events))

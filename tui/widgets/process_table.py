@@ -110,6 +110,12 @@ class ProcessTable(DataTable[Any]):
                 row = self.rows_by_pid[pid]
                 row.held = bool(data.get("hold"))
                 self._draw(row)
+            elif kind == "observe" and pid in self.rows_by_pid:
+                row = self.rows_by_pid[pid]
+                row.held = False
+                if isinstance(data.get("uss"), int):  # measured by the process itself, at
+                    self._reported_memory(row, data)  # the very moment it matters
+                self._draw(row)
             elif pid in self.rows_by_pid and self.rows_by_pid[pid].held:
                 row = self.rows_by_pid[pid]
                 row.held = False
@@ -119,6 +125,20 @@ class ProcessTable(DataTable[Any]):
                 if runner_row is not None and runner_row.role == "runner":
                     runner_row.ended = str(event.get("status", "ended"))
                     self._draw(runner_row)
+
+    def _reported_memory(self, row: Row, data: dict[str, Any]) -> None:
+        """A process's own reading of its memory (copy-on-write reports USS and PSS before and
+        after touching the object): shown and added to the trend like a sample, so even a
+        run too quick for the sampler shows its memory."""
+        row.history.append(int(data["uss"]))
+        texts = {"uss": size(data["uss"]), "spark": sparkline(list(row.history))}
+        for key in ("rss", "pss"):
+            if isinstance(data.get(key), int):
+                texts[key] = size(data[key])
+        for key, text in texts.items():
+            if row.cells.get(key) != text:
+                row.cells[key] = text
+                self.update_cell(str(row.pid), key, self._cell(row, key, text))
 
     def release_all(self) -> None:
         for row in self.rows_by_pid.values():
