@@ -420,7 +420,7 @@ class StatelabApp(App[int]):
 
         rows = [dict(row.cells) for row in self.table.rows_by_pid.values()]
         transcript = export.Transcript(self.run_config.scenario, self.run_config.to_argv(),
-                                       list(self.events), rows)
+                                       list(self.events), rows, self.findings.source)
         try:
             md, jsonl = export.export(transcript)
         except OSError as e:

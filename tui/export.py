@@ -23,6 +23,7 @@ class Transcript:
     argv: list[str]
     events: list[Event]
     processes: list[dict[str, str]]  # the process table as shown, one dict per row
+    source: str = "the lesson"  # where the claims come from: "common belief" beyond the lesson
 
 
 def _claim(folder: Path, scenario: str) -> tuple[Path, Path]:
@@ -79,7 +80,7 @@ def markdown(t: Transcript) -> str:
             holds = {True: "holds", False: "does not hold", None: "could not be checked"}[
                 f.get("holds")]
             lesson = {True: "holds", False: "does not hold", None: "nothing"}[f.get("lesson")]
-            lines.append(f"- **{f.get('claim')}**: {holds} (the lesson says: {lesson}).  ")
+            lines.append(f"- **{f.get('claim')}**: {holds} ({t.source} says: {lesson}).  ")
             lines.append(f"  Evidence: {f.get('evidence')}")
     return "\n".join(lines) + "\n"
 
