@@ -58,6 +58,19 @@ class Run:
         return {e["role"] for e in self.events}
 
 
+def refused(*argv: str) -> str:
+    """Run `python -m scenarios ARGV` expecting bad input: exit 2, nothing started, one line on
+    stderr and no traceback. Returns that line."""
+    proc = subprocess.run([sys.executable, "-m", "scenarios", *argv],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    assert proc.stdout == "", "not even run-start: nothing was started"
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    return lines[0]
+
+
 def shm() -> set[str]:
     return set(os.listdir("/dev/shm"))
 

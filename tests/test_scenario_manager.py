@@ -11,14 +11,12 @@ test of that method.
 from __future__ import annotations
 
 import ctypes
-import subprocess
-import sys
 from multiprocessing.managers import DictProxy, ValueProxy
 from typing import Any
 
 import pytest
 
-from tests.runs import START_METHODS, Run, alive, run
+from tests.runs import START_METHODS, Run, alive, refused, run
 
 OPERATIONS = 300  # few, to keep the suite quick; the timing still shows the gap
 
@@ -101,19 +99,10 @@ def test_the_server_process_is_reported_and_ends(result: Run) -> None:
     assert not alive(server)
 
 
-def refuse(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "scenarios", "manager", *args],
-                          capture_output=True, text=True, timeout=30)
-
-
 @pytest.mark.parametrize("operations", ["0", "-5", "1000000000", "many", "2.5"])
 def test_operations_out_of_bounds_is_one_line(operations: str) -> None:
-    done = refuse("--operations", operations)
-    assert done.returncode == 2 and done.stdout == ""
-    assert len(done.stderr.splitlines()) == 1 and "--operations" in done.stderr
+    assert "--operations" in refused("manager", "--operations", operations)
 
 
 def test_a_knob_it_does_not_take_is_refused() -> None:
-    done = refuse("--lock", "false")
-    assert done.returncode == 2 and done.stdout == ""
-    assert len(done.stderr.splitlines()) == 1 and "--lock" in done.stderr
+    assert "--lock" in refused("manager", "--lock", "false")
