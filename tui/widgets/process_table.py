@@ -173,6 +173,8 @@ class ProcessTable(DataTable[Any]):
             self.rows_by_pid[pid] = row
             self.add_row(*(self._cell(row, k, "") for k, _, _ in COLUMNS), key=str(pid))
             self._draw(row)
+            # in the order the processes were made (children start at once, report in any order)
+            self.sort("pid", key=lambda cell: int(str(cell) or 0))
         elif role not in ("?", "process") and row.role != role:
             row.role = role
             row.helper = row.helper or helper
