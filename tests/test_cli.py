@@ -77,3 +77,14 @@ def test_source_is_runnable_as_shown(tmp_path: Path, method: str) -> None:
                  and e["data"]["what"] == "child-after-change")
     assert after["data"]["value"] == 3
     assert events[-1]["status"] == "ok"
+
+
+def test_run_shows_where_a_deadlocked_worker_waits() -> None:
+    out = statelab("run", "race", "--lock", "lock", "--guard", "get_lock", "--iterations", "1000",
+                   "--timeout", "1")
+    assert out.returncode == 1
+    assert "run ended: timeout" in out.stdout
+    assert "stuck in getvalue" in out.stdout or "stuck in setvalue" in out.stdout
+    assert 'race.py", line' in out.stdout, "the scenario's own frames are shown"
+    assert "probe.py" not in out.stdout and "popen_fork.py" not in out.stdout
+    assert "frames of statelab and of multiprocessing's start-up not shown" in out.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rich.console import Console
@@ -27,6 +28,25 @@ class Colours:
         if role not in self.by_role:
             self.by_role[role] = PALETTE[len(self.by_role) % len(PALETTE)]
         return self.by_role[role]
+
+
+# frames of the engine and of a child's start-up: the same in every stack, never the answer
+PLUMBING = re.compile(r'File "[^"]*(?:/scenarios/(?:probe|lab|catalog|runner|__main__)\.py|'
+                      r'/multiprocessing/(?:process|popen_\w+|context|spawn|forkserver)\.py|'
+                      r'<frozen runpy>)"')
+
+
+def trim_stack(stack: str) -> str:
+    """A faulthandler stack without the frames every stack shares."""
+    kept, hidden = [], 0
+    for row in stack.splitlines():
+        if PLUMBING.search(row):
+            hidden += 1
+        else:
+            kept.append(row)
+    if hidden:
+        kept.append(f"  ({hidden} frames of statelab and of multiprocessing's start-up not shown)")
+    return "\n".join(kept)
 
 
 def verdict(event: dict[str, Any]) -> tuple[str, str]:
@@ -57,8 +77,8 @@ def line(event: dict[str, Any], colour: Colours) -> Text:
     head.append(f"{kind:<13} ", style="dim")
     head.append(text, style=styles.get(kind, style))
     if kind == "error" and (event.get("data") or {}).get("stack"):
-        head.append("\n" + "\n".join("    │ " + r for r in event["data"]["stack"].splitlines()),
-                    style="red")
+        stack = trim_stack(event["data"]["stack"])
+        head.append("\n" + "\n".join("    │ " + r for r in stack.splitlines()), style="red")
     return head
 
 
