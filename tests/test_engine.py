@@ -46,6 +46,9 @@ def test_every_line_keeps_the_contract(scenario: str, method: str) -> None:
         assert "resource-tracker" in roles
     if method == "forkserver":
         assert "forkserver" in roles
+        # found after the fact, the fork server still gets its real start time: before the child
+        started = {e["role"]: e["t"] for e in events if e["kind"] == "process-start"}
+        assert started["forkserver"] <= started["child"]
     exits = {e["pid"] for e in events if e["kind"] == "process-exit"}
     starts = {e["pid"] for e in events if e["kind"] == "process-start"}
     assert starts <= exits, "every process that started is reported as ended"
