@@ -54,6 +54,14 @@ class Run:
         assert len(starts) == 1, f"{role}: {starts}"
         return int(starts[0])
 
+    def assert_server_reported_and_ended(self) -> None:
+        """A manager's server: its own process, reported under role manager, ended with 0."""
+        server = self.pid_of("manager")
+        assert server not in (self.pid_of("parent"), self.pid_of("child"))
+        exits = [e for e in self.of_kind("process-exit") if e["pid"] == server]
+        assert [e["data"]["exitcode"] for e in exits] == [0]
+        assert not alive(server)
+
     def roles(self) -> set[str]:
         return {e["role"] for e in self.events}
 

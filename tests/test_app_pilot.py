@@ -13,7 +13,7 @@ import pytest
 from textual.widgets import Button, Input, Select, Static
 
 from scenarios import catalog
-from tests.test_app_support import run_pids, until, wait_gone
+from tests.test_app_support import opened, run_pids, until, wait_gone
 from tui.app import StatelabApp, main
 from tui.widgets.process_table import size
 from tui.widgets.scenario_list import ScenarioList
@@ -41,8 +41,7 @@ def held(app: StatelabApp) -> bool:
 
 
 async def test_choose_scenario_and_change_knobs(app: StatelabApp) -> None:
-    async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, app.complete.is_set, what="the whole screen")
+    async with opened(app, SIZE) as pilot:
         form = app.settings
         scenarios = app.query_one(ScenarioList)
         assert app.scenario == "shared-value"
@@ -93,8 +92,7 @@ async def test_choose_scenario_and_change_knobs(app: StatelabApp) -> None:
 
 
 async def test_run_to_the_end_shows_findings(app: StatelabApp) -> None:
-    async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, app.complete.is_set, what="the whole screen")
+    async with opened(app, SIZE) as pilot:
         await pilot.press("r")
         await until(pilot, lambda: ended(app) and app.findings.status is not None,
                     what="the run to end")
@@ -113,8 +111,7 @@ async def test_run_to_the_end_shows_findings(app: StatelabApp) -> None:
 
 
 async def test_step_through_a_run(app: StatelabApp) -> None:
-    async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, app.complete.is_set, what="the whole screen")
+    async with opened(app, SIZE) as pilot:
         await pilot.press("s")  # no run yet: s starts one, paused at its first checkpoint
         await until(pilot, lambda: held(app), what="the checkpoint")
         log = log_text(app)
@@ -134,8 +131,7 @@ async def test_step_through_a_run(app: StatelabApp) -> None:
 
 
 async def test_stop_a_paused_run(app: StatelabApp) -> None:
-    async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, app.complete.is_set, what="the whole screen")
+    async with opened(app, SIZE) as pilot:
         await pilot.press("s")
         await until(pilot, lambda: held(app), what="the checkpoint")
         pids = run_pids(app.events)
@@ -152,8 +148,7 @@ async def test_stop_a_paused_run(app: StatelabApp) -> None:
 async def test_export_never_overwrites(app: StatelabApp, tmp_path: Path,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, app.complete.is_set, what="the whole screen")
+    async with opened(app, SIZE) as pilot:
         await pilot.press("e")
         assert not list(tmp_path.iterdir())  # nothing to export before a run
         await pilot.press("r")
@@ -177,8 +172,7 @@ async def test_export_never_overwrites(app: StatelabApp, tmp_path: Path,
 
 
 async def test_quit_stops_the_run(app: StatelabApp) -> None:
-    async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, app.complete.is_set, what="the whole screen")
+    async with opened(app, SIZE) as pilot:
         await pilot.press("s")
         await until(pilot, lambda: held(app), what="the checkpoint")
         pids = run_pids(app.events)
@@ -202,8 +196,7 @@ def test_command_line_refuses_bad_input(capsys: pytest.CaptureFixture[str]) -> N
 
 
 async def test_command_palette_lists_the_scenarios(app: StatelabApp) -> None:
-    async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, app.complete.is_set, what="the whole screen")
+    async with opened(app, SIZE) as pilot:
         await pilot.press("ctrl+p")
         await pilot.press(*"scenario: race")
         await pilot.pause(0.3)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,15 @@ from textual.pilot import Pilot
 from tests.runs import alive
 
 DATA = Path(__file__).parent / "data"
+
+
+@asynccontextmanager
+async def opened(app: Any, size: tuple[int, int]) -> AsyncIterator[Pilot[Any]]:
+    """app.run_test, once the whole screen is built (settings, log and tabs mount after the
+    first frame)."""
+    async with app.run_test(size=size) as pilot:
+        await until(pilot, app.complete.is_set, what="the whole screen")
+        yield pilot
 
 
 async def until(pilot: Pilot[Any], condition: Callable[[], object], timeout: float = 15.0,

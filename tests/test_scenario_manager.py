@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.runs import START_METHODS, Run, alive, refused, run
+from tests.runs import START_METHODS, Run, refused, run
 
 OPERATIONS = 300  # few, to keep the suite quick; the timing still shows the gap
 
@@ -92,11 +92,7 @@ def test_every_increment_counted_and_the_proxy_is_slower(result: Run) -> None:
 
 
 def test_the_server_process_is_reported_and_ends(result: Run) -> None:
-    server = result.pid_of("manager")
-    assert server not in (result.pid_of("parent"), result.pid_of("child"))
-    exits = [e for e in result.of_kind("process-exit") if e["pid"] == server]
-    assert [e["data"]["exitcode"] for e in exits] == [0]
-    assert not alive(server)
+    result.assert_server_reported_and_ended()
 
 
 @pytest.mark.parametrize("operations", ["0", "-5", "1000000000", "many", "2.5"])

@@ -14,7 +14,7 @@ import socket
 
 import pytest
 
-from tests.runs import START_METHODS, Run, alive, refused, run
+from tests.runs import START_METHODS, Run, refused, run
 
 LOOPBACK = "127.0.0.1"
 
@@ -60,11 +60,7 @@ def test_nothing_listens_after_the_run(result: Run) -> None:
 
 
 def test_the_server_process_is_reported_and_ends(result: Run) -> None:
-    server = result.pid_of("manager")
-    assert server not in (result.pid_of("parent"), result.pid_of("child"))
-    exits = [e for e in result.of_kind("process-exit") if e["pid"] == server]
-    assert [e["data"]["exitcode"] for e in exits] == [0]
-    assert not alive(server)
+    result.assert_server_reported_and_ended()
 
 
 @pytest.mark.parametrize("knob", [["--typecode", "i"], ["--lock", "true"], ["--operations", "100"],
