@@ -56,7 +56,7 @@ def main() -> int:
                     3, options.seconds)
     verdict = "within" if small is not None and small <= TARGET else "OVER"
     print(f"  target: at most {TARGET:g}%: {verdict}")
-    from scenarios import catalog
+    from scenarios.engine import catalog
 
     try:
         catalog.load("race")

@@ -3,6 +3,6 @@
 if __name__ == "__main__":  # spawn and forkserver children import this module again: keep it empty
     import sys
 
-    from scenarios.runner import main
+    from scenarios.engine.supervisor import main
 
     sys.exit(main())

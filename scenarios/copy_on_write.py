@@ -21,11 +21,18 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from scenarios.catalog import Scenario
-from scenarios.findings import Finding, Record, missing
-from scenarios.knobs import Config, Knob
-from scenarios.lab import Lab
-from scenarios.probe import checkpoint, observe
+from scenarios.engine.api import (
+    Config,
+    Finding,
+    Knob,
+    Lab,
+    RunState,
+    Scenario,
+    checkpoint,
+    missing,
+    observe,
+    run_as_script,
+)
 
 MiB = 1024 * 1024
 ROLLUP = "/proc/self/smaps_rollup"
@@ -41,6 +48,7 @@ def _check(cfg: Config) -> str | None:
 
 SPEC = Scenario(
     name="copy-on-write",
+    order=8,
     title="Copy-on-write",
     summary="a big object in the parent; the child reads or writes it; USS and PSS show the copies",
     own=(
@@ -145,7 +153,7 @@ CLAIMS: list[tuple[str, str, bool | None]] = [
 ]
 
 
-def findings(run: Record) -> list[Finding]:
+def findings(run: RunState) -> list[Finding]:
     how, fork = run.config.get("touch"), run.start_method == "fork"
     empty, built = run.first("parent-empty"), run.first("parent-built")
     before, after = run.first("child-before"), run.first("child-after")
@@ -186,6 +194,4 @@ def findings(run: Record) -> list[Finding]:
 
 
 if __name__ == "__main__":  # saved from `statelab source`: python this_file.py [--knob value]...
-    from scenarios.runner import script
-
-    script(SPEC.name)
+    run_as_script(SPEC)

@@ -17,18 +17,24 @@ from __future__ import annotations
 
 import os
 import time
-from multiprocessing.managers import BaseManager
 from typing import Any
 
-from scenarios import probe, typecodes
-from scenarios.catalog import Scenario
-from scenarios.findings import Finding, Record, missing
-from scenarios.knobs import Knob
-from scenarios.lab import Lab, exit_text
-from scenarios.probe import checkpoint, observe, parent_of
+from scenarios.engine.api import (
+    Finding,
+    Knob,
+    Lab,
+    RunState,
+    Scenario,
+    checkpoint,
+    missing,
+    observe,
+    run_as_script,
+    typecode,
+)
 
 SPEC = Scenario(
     name="manager",
+    order=10,
     title="A Manager's dict and Value",
     summary="proxies pass through a Queue, the type code is ignored, each call is a round trip",
     uses=("typecode", "value"),
@@ -40,29 +46,6 @@ SPEC = Scenario(
 WRONG = (2**70, "text")  # too big for every integer code; not a number at all
 CHILD_WRITES = 2**70 + 1
 SLOWER = 10  # "much slower" means at least this many times; the common claim is about 100
-
-
-# -- the manager's server process, reported under its own role ---------------------------------
-
-def announce_server(manager: BaseManager) -> int:
-    """Report the server process Manager() started: it is a process of this run."""
-    # BaseManager keeps the server's Process in the private attribute _process: there is no
-    # public way to learn its pid
-    process = getattr(manager, "_process", None)
-    pid = int(process.pid) if process is not None and process.pid else 0
-    if pid:
-        probe.emit("process-start", f"manager server started: pid {pid}, parent {parent_of(pid)}",
-                   pid=pid, role="manager", data={"helper": True, "ppid": parent_of(pid)})
-    return pid
-
-
-def announce_exit(manager: BaseManager) -> None:
-    """After shutdown(): how the server process ended."""
-    process = getattr(manager, "_process", None)
-    if process is not None and process.pid:
-        words, data = exit_text(process.exitcode)
-        probe.emit("process-exit", f"manager server {words}", pid=process.pid, role="manager",
-                   data={**data, "reported_by": os.getpid()})
 
 
 # -- the scenario -----------------------------------------------------------------------------
@@ -141,9 +124,9 @@ def value_on_queue(lab: Lab, shared: Any) -> None:
 
 
 def parent(lab: Lab) -> None:
-    code = typecodes.get(lab.cfg.typecode)
+    code = typecode(lab.cfg.typecode)
     with lab.ctx.Manager() as manager:  # leaving the block shuts the server process down
-        announce_server(manager)
+        lab.announce_manager(manager)
         shared_dict = manager.dict(changed_by="nobody")
         value = manager.Value(code.code, lab.cfg.value)
         shared = lab.ctx.Value(code.code, lab.cfg.value)
@@ -175,7 +158,7 @@ def parent(lab: Lab) -> None:
 
         value_on_queue(lab, shared)
         time_increments(lab, manager)
-    announce_exit(manager)
+    lab.manager_ended(manager)
 
 
 # -- findings ---------------------------------------------------------------------------------
@@ -193,11 +176,11 @@ def describe(stored: dict[str, Any]) -> str:
     return f"{stored['written']!r} came back as {stored['read']!r}"
 
 
-def findings(run: Record) -> list[Finding]:
-    return [through_queue(run), typecode(run), cost(run)]
+def findings(run: RunState) -> list[Finding]:
+    return [through_queue(run), typecode_ignored(run), cost(run)]
 
 
-def through_queue(run: Record) -> Finding:
+def through_queue(run: RunState) -> Finding:
     changed, seen = run.first("child-changed-dict"), run.first("parent-reads-dict")
     holds, evidence = None, missing("child-changed-dict", "parent-reads-dict")
     if changed and seen:
@@ -206,7 +189,7 @@ def through_queue(run: Record) -> Finding:
                     f"the parent then read {seen['value']}")
     contrast = run.first("value-on-queue")
     feeder = next((line.strip() for e in run.of_kind("output", "parent")
-                   for line in e["text"].splitlines() if line.startswith("RuntimeError")), None)
+                   for line in e.text.splitlines() if line.startswith("RuntimeError")), None)
     if contrast:
         evidence += (f". A shared ctypes Value put on a Queue: put() returned, the first item out "
                      f"was {contrast['first']!r}"
@@ -217,7 +200,7 @@ def through_queue(run: Record) -> Finding:
                    "reach the other process", holds, False, evidence)
 
 
-def typecode(run: Record) -> Finding:
+def typecode_ignored(run: RunState) -> Finding:
     tried = list(run.observations("manager-stores"))
     holds, evidence = None, missing("manager-stores")
     if tried:
@@ -238,7 +221,7 @@ def typecode(run: Record) -> Finding:
                    evidence)
 
 
-def cost(run: Record) -> Finding:
+def cost(run: RunState) -> Finding:
     measured = run.first("cost")
     if not measured or not measured["ratio"]:
         return Finding("manager-slower", f"An increment through a manager's proxy is at least "
@@ -254,6 +237,4 @@ def cost(run: Record) -> Finding:
 
 
 if __name__ == "__main__":  # saved from `statelab source`: python this_file.py [--knob value]...
-    from scenarios.runner import script
-
-    script(SPEC.name)
+    run_as_script(SPEC)

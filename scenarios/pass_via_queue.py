@@ -15,14 +15,21 @@ import queue
 from collections.abc import Callable
 from typing import Any
 
-from scenarios.catalog import Scenario
-from scenarios.findings import Finding, Record, missing
-from scenarios.knobs import Knob
-from scenarios.lab import Lab
-from scenarios.probe import checkpoint, observe
+from scenarios.engine.api import (
+    Finding,
+    Knob,
+    Lab,
+    RunState,
+    Scenario,
+    checkpoint,
+    missing,
+    observe,
+    run_as_script,
+)
 
 SPEC = Scenario(
     name="pass-via-queue",
+    order=4,
     title="A shared Value through a Queue",
     summary="put a Value on a Queue, SimpleQueue or Pipe, or pass it to Process: what arrives",
     uses=("typecode", "lock", "value"),
@@ -97,12 +104,12 @@ def parent(lab: Lab) -> None:
     lab.join(process)
 
 
-def findings(run: Record) -> list[Finding]:
+def findings(run: RunState) -> list[Finding]:
     channel = run.config.get("channel", "queue")
     inherited = channel == "process-arg"
     sent, got = run.first("send-result"), run.first("receiver-result")
-    feeder = [e["text"] for e in run.of_kind("output", "parent")
-              if (e.get("data") or {}).get("thread") == "QueueFeederThread"]
+    feeder = [e.text for e in run.of_kind("output", "parent")
+              if e.data.get("thread") == "QueueFeederThread"]
     feeder_error = next((line.strip() for text in feeder for line in text.splitlines()
                          if "Error" in line and ":" in line), None)
 
@@ -137,6 +144,4 @@ def findings(run: Record) -> list[Finding]:
 
 
 if __name__ == "__main__":  # saved from `statelab source`: python this_file.py [--knob value]...
-    from scenarios.runner import script
-
-    script(SPEC.name)
+    run_as_script(SPEC)

@@ -11,14 +11,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from scenarios.catalog import Scenario
-from scenarios.findings import Finding, Record, missing
-from scenarios.knobs import Knob
-from scenarios.lab import Lab
-from scenarios.probe import checkpoint, observe
+from scenarios.engine.api import (
+    Finding,
+    Knob,
+    Lab,
+    RunState,
+    Scenario,
+    checkpoint,
+    missing,
+    observe,
+    run_as_script,
+)
 
 SPEC = Scenario(
     name="queue-copy",
+    order=1,
     title="A dict through a Queue",
     summary="put a dict on a Queue, change it afterwards: the child keeps its copy",
     own=(Knob("mutate", "when the parent changes its dict",
@@ -59,7 +66,7 @@ def parent(lab: Lab) -> None:
     lab.join(process)
 
 
-def findings(run: Record) -> list[Finding]:
+def findings(run: RunState) -> list[Finding]:
     put = run.first("parent-put")
     received = run.first("child-received")
     after = run.first("child-after-change")
@@ -101,6 +108,4 @@ def findings(run: Record) -> list[Finding]:
 
 
 if __name__ == "__main__":  # saved from `statelab source`: python this_file.py [--knob value]...
-    from scenarios.runner import script
-
-    script(SPEC.name)
+    run_as_script(SPEC)

@@ -16,12 +16,20 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from scenarios import typecodes
-from scenarios.catalog import Scenario
-from scenarios.findings import Finding, Record, missing
-from scenarios.knobs import Config, Knob
-from scenarios.lab import Lab
-from scenarios.probe import checkpoint, observe, role
+from scenarios.engine.api import (
+    Config,
+    Finding,
+    Knob,
+    Lab,
+    RunState,
+    Scenario,
+    checkpoint,
+    missing,
+    observe,
+    role,
+    run_as_script,
+    typecode,
+)
 
 # Bounds measured on 2 cores: the worst case, 64 spawned processes with get_lock and
 # 1,000,000 increments in all, takes about 3 s, so a run stays well inside the default 10 s.
@@ -40,7 +48,7 @@ def check(cfg: Config) -> str | None:
         return (f"--processes {cfg['processes']} × --iterations {cfg['iterations']} = {total:,} "
                 f"increments; at most {MAX_TOTAL:,} in all (processes 1 to {MAX_PROCESSES}, "
                 f"iterations 1 to {MAX_ITERATIONS:,})")
-    code = typecodes.get(cfg.typecode)
+    code = typecode(cfg.typecode)
     if code.kind not in ("int", "float"):
         return f"--typecode {code.code} holds a character; the race adds 1, so choose a number type"
     # the largest count the type holds exactly: floats stop counting at 2**24 (f) or 2**53 (d)
@@ -53,6 +61,7 @@ def check(cfg: Config) -> str | None:
 
 SPEC = Scenario(
     name="race",
+    order=7,
     title="A race on a shared Value",
     summary="N processes × M increments of one Value: lost updates, and a lock that deadlocks",
     uses=("typecode", "lock"),
@@ -128,7 +137,7 @@ def parent(lab: Lab) -> None:
 
 # -- findings -------------------------------------------------------------------------------
 
-def _lost_updates(run: Record) -> Finding:
+def _lost_updates(run: RunState) -> Finding:
     claim = "Some increments were lost (the final count is less than expected)"
     raw = run.config["lock"] == "false"
     # the lesson: Value() makes reads and writes "process-safe"; it claims nothing for lock=False
@@ -162,7 +171,7 @@ def _stuck_in_property(stack: str) -> bool:
                for line in stack.splitlines() for name in ("getvalue", "setvalue"))
 
 
-def _deadlock(run: Record) -> Finding:
+def _deadlock(run: RunState) -> Finding:
     claim = "The run deadlocked: a worker waits for a lock it already holds"
     nested = run.config["guard"] == "get_lock"
     reentrant = run.config["lock"] in ("true", "rlock")
@@ -191,11 +200,9 @@ def _deadlock(run: Record) -> Finding:
                    "try fewer --iterations or --processes, or a longer --timeout")
 
 
-def findings(run: Record) -> list[Finding]:
+def findings(run: RunState) -> list[Finding]:
     return [_lost_updates(run), _deadlock(run)]
 
 
 if __name__ == "__main__":  # saved from `statelab source`: python this_file.py [--knob value]...
-    from scenarios.runner import script
-
-    script(SPEC.name)
+    run_as_script(SPEC)

@@ -21,14 +21,11 @@ from collections.abc import Callable
 from multiprocessing.managers import BaseManager, DictProxy
 from typing import Any, cast
 
-from scenarios.catalog import Scenario
-from scenarios.findings import Finding, Record, missing
-from scenarios.lab import Lab
-from scenarios.manager import announce_exit, announce_server
-from scenarios.probe import checkpoint, observe
+from scenarios.engine.api import Finding, Lab, RunState, Scenario, checkpoint, missing, observe, run_as_script
 
 SPEC = Scenario(
     name="remote-manager",
+    order=11,
     title="A manager on 127.0.0.1 with an authkey",
     summary="serve a dict on 127.0.0.1; a client with the key shares it, a wrong key is refused",
 )
@@ -121,7 +118,7 @@ def describe(sockets: list[dict[str, Any]]) -> str:
 def parent(lab: Lab) -> None:
     authkey = secrets.token_bytes(16)  # new for every run: a fixed key is a known key
     with DictManager(address=(LOOPBACK, 0), authkey=authkey, ctx=lab.ctx) as server:
-        pid = announce_server(server)
+        pid = lab.announce_manager(server)
         host, port = cast(tuple[str, int], server.address)  # a TCP address
         observe("server-address", f"the manager was asked for ({LOOPBACK!r}, 0) and reports "
                 f"address ({host!r}, {port})", host=host, port=port)
@@ -139,16 +136,16 @@ def parent(lab: Lab) -> None:
         seen = server.shared_dict().copy()
         observe("parent-reads", f"the parent reads the dict through its own proxy: {seen}",
                 value=seen)
-    announce_exit(server)
+    lab.manager_ended(server)
 
 
 # -- findings ---------------------------------------------------------------------------------
 
-def findings(run: Record) -> list[Finding]:
+def findings(run: RunState) -> list[Finding]:
     return [refused(run), loopback(run)]
 
 
-def refused(run: Record) -> Finding:
+def refused(run: RunState) -> Finding:
     result, changed, seen = (run.first("wrong-key-result"), run.first("client-changed"),
                              run.first("parent-reads"))
     holds, evidence = None, missing("wrong-key-result")
@@ -165,7 +162,7 @@ def refused(run: Record) -> Finding:
                    holds, True, evidence)
 
 
-def loopback(run: Record) -> Finding:
+def loopback(run: RunState) -> Finding:
     address, found = run.first("server-address"), run.first("listening")
     if not (address and found):
         return Finding("bound-to-loopback", "The manager listens on 127.0.0.1 only", None, True,
@@ -179,6 +176,4 @@ def loopback(run: Record) -> Finding:
 
 
 if __name__ == "__main__":  # saved from `statelab source`: python this_file.py [--knob value]...
-    from scenarios.runner import script
-
-    script(SPEC.name)
+    run_as_script(SPEC)

@@ -8,14 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from scenarios import typecodes
-from scenarios.catalog import Scenario
-from scenarios.findings import Finding, Record, missing
-from scenarios.lab import Lab
-from scenarios.probe import checkpoint, observe
+from scenarios.engine.api import (
+    Finding,
+    Lab,
+    RunState,
+    Scenario,
+    checkpoint,
+    missing,
+    observe,
+    run_as_script,
+    typecode,
+)
 
 SPEC = Scenario(
     name="shared-array",
+    order=3,
     title="A shared Array",
     summary="Array(typecode, range(5)): the parent does arr[0] += 100, the child sees it",
     uses=("typecode", "lock"),
@@ -34,7 +41,7 @@ def child(arr: Any, child_read: Any, parent_changed: Any) -> None:
 
 
 def parent(lab: Lab) -> None:
-    code = typecodes.get(lab.cfg.typecode)
+    code = typecode(lab.cfg.typecode)
     child_read = lab.ctx.Semaphore(0)
     parent_changed = lab.ctx.Semaphore(0)
 
@@ -59,7 +66,7 @@ def parent(lab: Lab) -> None:
     lab.join(process)
 
 
-def findings(run: Record) -> list[Finding]:
+def findings(run: RunState) -> list[Finding]:
     first = run.first("child-first-read")
     after = run.first("child-after-change")
     changed = run.first("parent-changed")
@@ -75,6 +82,4 @@ def findings(run: Record) -> list[Finding]:
 
 
 if __name__ == "__main__":  # saved from `statelab source`: python this_file.py [--knob value]...
-    from scenarios.runner import script
-
-    script(SPEC.name)
+    run_as_script(SPEC)

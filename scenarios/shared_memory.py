@@ -24,11 +24,18 @@ from multiprocessing import resource_tracker
 from multiprocessing.shared_memory import ShareableList, SharedMemory
 from typing import Any
 
-from scenarios.catalog import Scenario
-from scenarios.findings import Finding, Record, missing
-from scenarios.knobs import Config, Knob
-from scenarios.lab import Lab
-from scenarios.probe import checkpoint, observe
+from scenarios.engine.api import (
+    Config,
+    Finding,
+    Knob,
+    Lab,
+    RunState,
+    Scenario,
+    checkpoint,
+    missing,
+    observe,
+    run_as_script,
+)
 
 SHM_DIR = "/dev/shm"  # where Linux keeps POSIX shared memory, one file per segment name
 ITEMS: list[Any] = ["hello", 42, 3.5]
@@ -44,6 +51,7 @@ def _check(cfg: Config) -> str | None:
 
 SPEC = Scenario(
     name="shared-memory",
+    order=9,
     title="Shared memory by name",
     summary="SharedMemory and ShareableList: attach by name, close, unlink, the resource tracker",
     own=(
@@ -180,7 +188,7 @@ def parent(lab: Lab) -> None:
             f"{exists(shm.name)}", exists=exists(shm.name), list_exists=exists(sl.shm.name))
 
 
-def findings(run: Record) -> list[Finding]:
+def findings(run: RunState) -> list[Finding]:
     made, seen = run.first("parent-created"), run.first("child-attached")
     wrote, after = run.first("child-wrote"), run.first("after-child-exit")
     unlink, python = run.config.get("unlink"), sys.version.split()[0]
@@ -244,6 +252,4 @@ def findings(run: Record) -> list[Finding]:
 
 
 if __name__ == "__main__":  # saved from `statelab source`: python this_file.py [--knob value]...
-    from scenarios.runner import script
-
-    script(SPEC.name)
+    run_as_script(SPEC)

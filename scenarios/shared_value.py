@@ -9,14 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from scenarios import typecodes
-from scenarios.catalog import Scenario
-from scenarios.findings import Finding, Record, missing
-from scenarios.lab import Lab
-from scenarios.probe import checkpoint, observe
+from scenarios.engine.api import (
+    Finding,
+    Lab,
+    RunState,
+    Scenario,
+    checkpoint,
+    missing,
+    observe,
+    run_as_script,
+    typecode,
+)
 
 SPEC = Scenario(
     name="shared-value",
+    order=2,
     title="A shared Value",
     summary="Value(typecode, value, lock): the parent adds 2, the child sees it",
     uses=("typecode", "lock", "value"),
@@ -35,7 +42,7 @@ def child(var: Any, child_read: Any, parent_changed: Any) -> None:
 
 
 def parent(lab: Lab) -> None:
-    code = typecodes.get(lab.cfg.typecode)
+    code = typecode(lab.cfg.typecode)
     child_read = lab.ctx.Semaphore(0)
     parent_changed = lab.ctx.Semaphore(0)
 
@@ -62,7 +69,7 @@ def parent(lab: Lab) -> None:
     lab.join(process)
 
 
-def findings(run: Record) -> list[Finding]:
+def findings(run: RunState) -> list[Finding]:
     created = run.first("parent-created")
     changed = run.first("parent-changed")
     first = run.first("child-first-read")
@@ -92,6 +99,4 @@ def findings(run: Record) -> list[Finding]:
 
 
 if __name__ == "__main__":  # saved from `statelab source`: python this_file.py [--knob value]...
-    from scenarios.runner import script
-
-    script(SPEC.name)
+    run_as_script(SPEC)

@@ -11,10 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scenarios.catalog import Scenario
-from scenarios.findings import Finding, Record, missing
-from scenarios.lab import Lab
-from scenarios.probe import observe
+from scenarios.engine.api import Finding, Lab, RunState, Scenario, missing, observe, run_as_script
 
 
 def child() -> None:
@@ -30,6 +27,7 @@ def parent(lab: Lab) -> None:
 
 SPEC = Scenario(
     name="small-int-id",
+    order=5,
     title="id() of a small int",
     summary="id(1) in parent and child: same under fork, not always otherwise",
     from_lesson=True,
@@ -45,7 +43,7 @@ def aslr() -> str:
         " (randomisation off)" if level == "0" else " (randomisation on)")
 
 
-def findings(run: Record) -> list[Finding]:
+def findings(run: RunState) -> list[Finding]:
     mine, theirs = run.first("parent-id"), run.first("child-id")
     if not (mine and theirs):
         return [Finding("same-id", "id(1) is the same in parent and child", None, True,
@@ -64,6 +62,4 @@ def findings(run: Record) -> list[Finding]:
 
 
 if __name__ == "__main__":  # saved from `statelab source`: python this_file.py [--knob value]...
-    from scenarios.runner import script
-
-    script(SPEC.name)
+    run_as_script(SPEC)

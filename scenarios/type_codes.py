@@ -12,15 +12,22 @@ import ctypes
 import math
 from typing import Any
 
-from scenarios import typecodes
-from scenarios.catalog import Scenario
-from scenarios.findings import Finding, Record, missing
-from scenarios.lab import Lab
-from scenarios.probe import checkpoint, observe
-from scenarios.typecodes import TypeCode
+from scenarios.engine.api import (
+    Finding,
+    Lab,
+    RunState,
+    Scenario,
+    TypeCode,
+    checkpoint,
+    missing,
+    observe,
+    run_as_script,
+    typecode,
+)
 
 SPEC = Scenario(
     name="type-codes",
+    order=6,
     title="What a type code stores",
     summary="Value(typecode, x) at the edges of its range, one past them, and of the wrong kind",
     uses=("typecode", "value"),
@@ -64,7 +71,7 @@ def child(stored: list[tuple[str, Any]]) -> None:
 
 
 def parent(lab: Lab) -> None:
-    code = typecodes.get(lab.cfg.typecode)
+    code = typecode(lab.cfg.typecode)
     blank = lab.ctx.Value(code.code, lock=False)  # what multiprocessing makes for this code
     observe("type", f"type code {code.code!r} is C {code.c_type}: ctypes {type(blank).__name__}, "
             f"{ctypes.sizeof(blank)} bytes, {code.describe_range()}",
@@ -92,7 +99,7 @@ def parent(lab: Lab) -> None:
 
 # -- findings -------------------------------------------------------------------------------
 
-def _by_label(run: Record, what: str) -> dict[str, dict[str, Any]]:
+def _by_label(run: RunState, what: str) -> dict[str, dict[str, Any]]:
     return {d["label"]: d for d in run.observations(what)}
 
 
@@ -151,9 +158,9 @@ def _wrong_kind(tried: dict[str, dict[str, Any]]) -> Finding:
     return Finding("wrong-kind-raises", claim, holds, None, evidence)
 
 
-def findings(run: Record) -> list[Finding]:
+def findings(run: RunState) -> list[Finding]:
     tried, read = _by_label(run, "parent-stored"), _by_label(run, "child-read")
-    kind = typecodes.get(str(run.config["typecode"])).kind
+    kind = typecode(str(run.config["typecode"])).kind
     info = run.first("type") or {}
     return [
         _stored_exactly(tried, read),
@@ -163,6 +170,4 @@ def findings(run: Record) -> list[Finding]:
 
 
 if __name__ == "__main__":  # saved from `statelab source`: python this_file.py [--knob value]...
-    from scenarios.runner import script
-
-    script(SPEC.name)
+    run_as_script(SPEC)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Button, Input, Select, Static
 
-from scenarios import catalog
+from scenarios.engine import catalog
 from tests.test_app_support import opened, run_pids, until, wait_gone
 from tui.app import StatelabApp, main
 from tui.widgets.process_table import size

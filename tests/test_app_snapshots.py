@@ -16,7 +16,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import TabbedContent
 
-from scenarios import knobs
+from scenarios.engine import catalog
 from tests.test_app_support import DATA, recorded, until
 from tui.app import StatelabApp
 from tui.messages import ProcSample, RunEnded, RunEvents, Samples
@@ -60,7 +60,7 @@ async def feed(pilot: Pilot[Any], name: str, *, upto: str | None = None) -> None
     if upto is not None:
         events = events[: next(i for i, e in enumerate(events) if e["kind"] == upto) + 1]
     config = events[0]["data"]["config"]
-    cfg = knobs.parse("shared-value", {"start_method": config["start_method"],
+    cfg = catalog.configure("shared-value", {"start_method": config["start_method"],
                                        "typecode": config["typecode"], "lock": config["lock"]},
                       step=bool(config["step"]))
     app.query_one(CodeView).show_source((DATA / "shared_value_source.txt").read_text())

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from scenarios import catalog
+from scenarios.engine import catalog
 from tests.runs import START_METHODS, alive
 
 STATELAB = [sys.executable, "-m", "tui"]

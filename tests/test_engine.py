@@ -20,7 +20,7 @@ LESSON = ("queue-copy", "shared-value", "shared-array", "pass-via-queue", "small
 
 
 def test_importing_scenarios_loads_no_textual_or_rich() -> None:
-    code = ("import sys, scenarios, scenarios.runner, scenarios.catalog as c\n"
+    code = ("import sys, scenarios, scenarios.engine.supervisor, scenarios.engine.catalog as c\n"
             "[c.load(n) for n in c.names()]\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

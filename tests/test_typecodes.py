@@ -9,21 +9,22 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scenarios import typecodes
-from scenarios.knobs import ConfigError, parse
+from scenarios.engine import ctypes_table
+from scenarios.engine.catalog import configure
+from scenarios.engine.knobs import ConfigError
 
-INTS = [c for c, t in typecodes.TYPECODES.items() if t.kind == "int"]
+INTS = [c for c, t in ctypes_table.TYPECODES.items() if t.kind == "int"]
 
 
-@pytest.mark.parametrize("code", list(typecodes.TYPECODES))
+@pytest.mark.parametrize("code", list(ctypes_table.TYPECODES))
 def test_the_table_uses_the_ctypes_class_multiprocessing_uses(code: str) -> None:
-    assert ctypes.sizeof(typecodes.get(code).ctype) == ctypes.sizeof(sharedctypes.typecode_to_type[code])
+    assert ctypes.sizeof(ctypes_table.get(code).ctype) == ctypes.sizeof(sharedctypes.typecode_to_type[code])
 
 
 @pytest.mark.parametrize("code", INTS)
 @given(data=st.data())
 def test_integer_range_is_exactly_what_ctypes_keeps(code: str, data: st.DataObject) -> None:
-    tc = typecodes.get(code)
+    tc = ctypes_table.get(code)
     value = data.draw(st.integers(min_value=-(2**70), max_value=2**70))
     stored = tc.ctype(value).value
     assert (stored == value) is tc.in_range(value)
@@ -32,7 +33,7 @@ def test_integer_range_is_exactly_what_ctypes_keeps(code: str, data: st.DataObje
 
 @pytest.mark.parametrize("code", INTS)
 def test_edges(code: str) -> None:
-    tc = typecodes.get(code)
+    tc = ctypes_table.get(code)
     assert tc.ctype(tc.high).value == tc.high and tc.ctype(tc.low).value == tc.low
     assert tc.ctype(tc.high + 1).value == tc.low
 
@@ -40,7 +41,7 @@ def test_edges(code: str) -> None:
 @given(text=st.text(min_size=1, max_size=5))
 def test_integer_text_is_refused_with_the_range_or_parsed(text: str) -> None:
     try:
-        cfg = parse("shared-value", {"typecode": "h", "value": text})
+        cfg = configure("shared-value", {"typecode": "h", "value": text})
     except ConfigError as e:
         assert "-32768 to 32767" in str(e)
     else:
@@ -49,5 +50,5 @@ def test_integer_text_is_refused_with_the_range_or_parsed(text: str) -> None:
 
 
 def test_labels_show_c_type_size_and_range() -> None:
-    label = typecodes.get("H").label()
+    label = ctypes_table.get("H").label()
     assert "unsigned short" in label and "2 B" in label and "0 to 65535" in label

@@ -26,9 +26,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, OptionList
 
-from scenarios import catalog, knobs
-from scenarios.catalog import Module
-from scenarios.knobs import Config, ConfigError
+from scenarios.engine import catalog, knobs
+from scenarios.engine.catalog import Module
+from scenarios.engine.knobs import Config, ConfigError
 from tui.messages import Event, RunEnded, RunEvents, Samples
 from tui.runclient import RunClient
 from tui.widgets.colours import Colours
@@ -534,7 +534,7 @@ def parse_args(argv: Sequence[str]) -> tuple[str | None, dict[str, str], bool, b
         raise UsageError(
             f"scenario {name!r} cannot be loaded yet ({type(e).__name__}: {e})") from None
     try:
-        knobs.parse(name, options, step=step)
+        catalog.configure(name, options, step=step)
     except ConfigError as e:
         raise UsageError(str(e)) from None
     return scenario, options, run, step

@@ -19,7 +19,7 @@ def fail(message: str) -> int:
 
 
 def cmd_list() -> int:
-    from scenarios import catalog
+    from scenarios.engine import catalog
 
     for spec in catalog.all_specs():
         knobs = " ".join(k.flag for k in spec.knobs().values())
@@ -30,8 +30,8 @@ def cmd_list() -> int:
 
 
 def cmd_source(args: list[str]) -> int:
-    from scenarios import catalog
-    from scenarios.knobs import ConfigError
+    from scenarios.engine import catalog
+    from scenarios.engine.knobs import ConfigError
 
     if len(args) != 1:
         return fail(f"source takes one scenario name; choose one of {', '.join(catalog.names())}")
@@ -46,7 +46,8 @@ def cmd_source(args: list[str]) -> int:
 def cmd_run(args: list[str]) -> int:
     from rich.console import Console
 
-    from scenarios.knobs import ConfigError, parse_argv
+    from scenarios.engine.argv import parse_argv
+    from scenarios.engine.knobs import ConfigError
     from tui.timeline import Colours, line, print_findings
 
     as_json = "--json" in args
@@ -85,7 +86,7 @@ def cmd_run(args: list[str]) -> int:
     if problem:
         print(problem, file=sys.stderr)
     if not as_json:
-        from scenarios import catalog
+        from scenarios.engine import catalog
 
         source = "the lesson" if catalog.get(cfg.scenario).from_lesson else "common belief"
         print_findings(events, console, source)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from textual.message import Message
 
-from scenarios.knobs import Config
+from scenarios.engine.knobs import Config
 from tui.messages import Event, RunEnded, RunEvents
 
 CHUNK = 1 << 16

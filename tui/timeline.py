@@ -31,7 +31,7 @@ class Colours:
 
 
 # frames of the engine and of a child's start-up: the same in every stack, never the answer
-PLUMBING = re.compile(r'File "[^"]*(?:/scenarios/(?:probe|lab|catalog|runner|__main__)\.py|'
+PLUMBING = re.compile(r'File "[^"]*(?:/scenarios/(?:engine/[^"]*|__main__)\.py|'
                       r'/multiprocessing/(?:process|popen_\w+|context|spawn|forkserver)\.py|'
                       r'<frozen runpy>)"')
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from scenarios.catalog import Scenario
+from scenarios.engine.knobs import Scenario
 
 if TYPE_CHECKING:
     from tui.app import StatelabApp

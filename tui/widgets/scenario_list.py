@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from scenarios.catalog import Scenario
+from scenarios.engine.knobs import Scenario
 
 
 class ScenarioList(OptionList):

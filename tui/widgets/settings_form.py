@@ -16,9 +16,8 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static
 
-from scenarios import knobs, typecodes
-from scenarios.catalog import Scenario
-from scenarios.knobs import COMMON, Config, ConfigError, Knob
+from scenarios.engine import catalog, ctypes_table, knobs
+from scenarios.engine.knobs import COMMON, Config, ConfigError, Knob, Scenario
 
 LABELS = {"typecode": "type", "lock": "lock", "value": "value",
           "start_method": "start", "timeout": "timeout"}
@@ -28,7 +27,7 @@ LOCK_LABELS = {"true": "True (RLock)", "false": "False (raw)", "lock": "a Lock()
 
 def choice_label(knob: Knob, choice: str) -> str:
     if knob.name == "typecode":
-        return typecodes.TYPECODES[choice].label()
+        return ctypes_table.TYPECODES[choice].label()
     if knob.name == "lock":
         return LOCK_LABELS.get(choice, choice)
     if knob.name == "start_method" and choice == knobs.default_start_method():
@@ -165,7 +164,7 @@ class SettingsForm(Vertical):
             try:
                 if knob.kind == "value":
                     chosen = options.get("typecode") or self.spec.default_of("typecode")
-                    typecodes.get(chosen).parse(text)
+                    ctypes_table.get(chosen).parse(text)
                 else:
                     knob.parse(text)
             except (ConfigError, ValueError) as e:
@@ -175,7 +174,7 @@ class SettingsForm(Vertical):
         general: str | None = None
         if not errors:
             try:
-                config = knobs.parse(self.spec.name, options, step=step)
+                config = catalog.configure(self.spec.name, options, step=step)
             except ConfigError as e:
                 message = str(e)
                 for name in applies:
@@ -222,7 +221,7 @@ class SettingsForm(Vertical):
         if self.spec is None or "typecode" not in self.spec.knobs():
             hint.display = False
             return
-        code = typecodes.TYPECODES.get(options.get("typecode") or self.spec.default_of("typecode"))
+        code = ctypes_table.TYPECODES.get(options.get("typecode") or self.spec.default_of("typecode"))
         if code is None:
             hint.display = False
             return

@@ -11,8 +11,8 @@ from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from scenarios import probe
-from scenarios.knobs import Config
+from scenarios.engine import probe, procfs
+from scenarios.engine.knobs import Config
 
 
 def exit_text(exitcode: int | None) -> tuple[str, dict[str, Any]]:
@@ -78,3 +78,26 @@ class Lab:
         """Join every child the scenario did not join itself."""
         for process, _ in self._children:
             self.join(process)
+
+    # -- a manager's server process: a process of this run, reported under role "manager" --
+
+    def announce_manager(self, manager: Any) -> int:
+        """Report the server process a manager started (Manager(), or BaseManager.start());
+        returns its pid, 0 if it has none."""
+        # BaseManager keeps the server's Process in the private attribute _process: there is
+        # no public way to learn its pid
+        process = getattr(manager, "_process", None)
+        pid = int(process.pid) if process is not None and process.pid else 0
+        if pid:
+            ppid = procfs.parent_of(pid)
+            probe.emit("process-start", f"manager server started: pid {pid}, parent {ppid}",
+                       pid=pid, role="manager", data={"helper": True, "ppid": ppid})
+        return pid
+
+    def manager_ended(self, manager: Any) -> None:
+        """After shutdown(): report how the manager's server process ended."""
+        process = getattr(manager, "_process", None)
+        if process is not None and process.pid:
+            words, data = exit_text(process.exitcode)
+            probe.emit("process-exit", f"manager server {words}", pid=process.pid, role="manager",
+                       data={**data, "reported_by": os.getpid()})

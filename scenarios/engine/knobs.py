@@ -7,10 +7,10 @@ pane, so a value is refused with the same one-line message everywhere.
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
-from scenarios import typecodes
+from scenarios.engine import ctypes_table
 
 
 class ConfigError(ValueError):
@@ -73,7 +73,7 @@ COMMON: dict[str, Knob] = {
     k.name: k
     for k in (
         Knob("typecode", "array-module type code of the shared value",
-             tuple(typecodes.TYPECODES)),
+             tuple(ctypes_table.TYPECODES)),
         Knob("lock", "lock=True (an RLock), lock=False (raw ctypes), a Lock() or an RLock() given",
              LOCK_MODES),
         Knob("value", "initial value, parsed for the type code", kind="value"),
@@ -138,19 +138,50 @@ class Config:
         return argv
 
 
-def parse(scenario: str, options: dict[str, str], *, step: bool = False) -> Config:
-    """Build a Config from text options ({"typecode": "i", ...}); ConfigError on bad input."""
-    from scenarios import catalog
+class Scenario:
+    """What a scenario module declares about itself (its SPEC)."""
 
-    spec = catalog.get(scenario)
+    def __init__(self, name: str, title: str, summary: str, *, uses: tuple[str, ...] = (),
+                 own: tuple[Knob, ...] = (), defaults: dict[str, Any] | None = None,
+                 check: Callable[[Config], str | None] | None = None,
+                 from_lesson: bool = False, order: int = 100) -> None:
+        self.name = name
+        self.title = title
+        self.summary = summary  # one line for `statelab list` and the app's list
+        self.uses = uses  # common knobs it takes besides start method and timeout
+        self.own = own  # its own knobs
+        self.defaults: dict[str, Any] = dict(defaults or {})  # overrides of knob defaults
+        self.check = check  # refuses a combination of knobs, with the reason
+        self.from_lesson = from_lesson
+        self.order = order  # its place in lists: the lesson's order first, then the rest
+
+    def __repr__(self) -> str:
+        return f"Scenario({self.name!r})"
+
+    def knobs(self) -> dict[str, Knob]:
+        names = [*self.uses, *ALWAYS]
+        found = {n: COMMON[n] for n in COMMON if n in names}
+        found.update({k.name: k for k in self.own})
+        return found
+
+    def default_of(self, name: str) -> Any:
+        return self.defaults.get(name, self.knobs()[name].default)
+
+
+def parse(spec: Scenario, options: dict[str, str], *, step: bool = False,
+          known: Callable[[str], bool] = lambda name: False) -> Config:
+    """Build a Config from text options ({"typecode": "i", ...}); ConfigError on bad input.
+
+    `known(name)` tells whether some other scenario takes a knob of that name, so the message
+    can say this one does not take it rather than that the option does not exist."""
     allowed = spec.knobs()
     for name in options:
         if name not in allowed:
             flag = "--" + name.replace("_", "-")
-            if name not in COMMON and not catalog.is_knob(name):
+            if name not in COMMON and not known(name):
                 raise ConfigError(f"unknown option {flag}")
             takes = ", ".join(allowed[k].flag for k in allowed)
-            raise ConfigError(f"{scenario} does not take {flag}; it takes {takes}")
+            raise ConfigError(f"{spec.name} does not take {flag}; it takes {takes}")
     values: dict[str, Any] = {}
     for name, knob in allowed.items():
         if knob.kind == "value":
@@ -163,7 +194,7 @@ def parse(scenario: str, options: dict[str, str], *, step: bool = False) -> Conf
     if "start_method" in allowed and values.get("start_method") is None:
         values["start_method"] = default_start_method()
     if "value" in allowed:
-        code = typecodes.get(values["typecode"])
+        code = ctypes_table.get(values["typecode"])
         text = options.get("value")
         if text is None:
             values["value"] = spec.defaults.get("value_" + code.code, code.default())
@@ -173,7 +204,7 @@ def parse(scenario: str, options: dict[str, str], *, step: bool = False) -> Conf
             except ValueError as e:
                 raise ConfigError(f"--value: {e}") from None
     cfg = Config(
-        scenario=scenario,
+        scenario=spec.name,
         start_method=values.pop("start_method"),
         timeout=float(values.pop("timeout")),
         step=step,
@@ -184,38 +215,3 @@ def parse(scenario: str, options: dict[str, str], *, step: bool = False) -> Conf
         if problem:
             raise ConfigError(problem)
     return cfg
-
-
-def parse_argv(argv: Sequence[str]) -> tuple[Config, dict[str, bool]]:
-    """Parse `SCENARIO [--knob value]... [--step] [--control]`; flags come back in a dict."""
-    from scenarios import catalog
-
-    args = list(argv)
-    if not args or args[0].startswith("-"):
-        raise ConfigError(f"name a scenario first; choose one of {', '.join(catalog.names())}")
-    scenario = args.pop(0)
-    catalog.get(scenario)  # unknown names fail before anything else is looked at
-    options: dict[str, str] = {}
-    flags = {"step": False, "control": False}
-    while args:
-        arg = args.pop(0)
-        if not arg.startswith("--"):
-            raise ConfigError(f"unexpected argument {arg!r}; options look like --name VALUE")
-        name, eq, inline = arg[2:].partition("=")
-        name = name.replace("-", "_")
-        if name in flags and not eq:
-            flags[name] = True
-            continue
-        if eq:
-            text = inline
-        elif args:
-            text = args.pop(0)
-        else:
-            raise ConfigError(f"{arg} needs a value")
-        if name in options:
-            raise ConfigError(f"{arg} is given twice")
-        options[name] = text
-    return parse(scenario, options, step=flags["step"]), flags
-
-
-KnobCheck = Callable[[Config], str | None]

@@ -34,10 +34,12 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any, NoReturn
 
-from scenarios import catalog, probe
-from scenarios.findings import Record
-from scenarios.knobs import Config, ConfigError, default_start_method, parse_argv
-from scenarios.lab import Lab, exit_text
+from scenarios.engine import catalog, probe, procfs
+from scenarios.engine.argv import parse_argv
+from scenarios.engine.knobs import Config, ConfigError, default_start_method
+from scenarios.engine.lab import Lab, exit_text
+from scenarios.engine.protocol import Event, ProtocolError, decode, encode, from_wire
+from scenarios.engine.state import RunState, source_of
 
 GRACE = 2.0  # seconds the run's processes get to end by themselves after the parent ends
 TERM_GRACE = 1.0  # seconds between SIGTERM and SIGKILL
@@ -47,7 +49,7 @@ QUIET = 0.03  # seconds of silence that end a burst of output (a traceback is on
 HELPERS = (("resource_tracker", "resource-tracker"), ("forkserver", "forkserver"))
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_PDEATHSIG = 1
-ENGINE_FILES = ("probe.py", "lab.py", "catalog.py", "runner.py")
+ENGINE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # scenarios/engine
 
 
 def format_exc() -> str:
@@ -104,53 +106,6 @@ def stop_parent(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def read_proc(pid: int) -> tuple[int, str] | None:
-    """(process group, command line) of a live process, from /proc."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read().decode(errors="replace")
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            cmdline = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
-    except OSError:
-        return None
-    fields = stat[stat.rfind(")") + 2 :].split()
-    return int(fields[2]), cmdline
-
-
-def group_members(pgid: int) -> dict[int, str]:
-    found = {}
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            info = read_proc(int(name))
-            if info and info[0] == pgid:
-                found[int(name)] = info[1]
-    return found
-
-
-def descendants(root: int) -> dict[int, str]:
-    """Every live descendant of root and its command line, from /proc/PID/task/TID/children."""
-    found: dict[int, str] = {}
-    todo = [root]
-    while todo:
-        pid = todo.pop()
-        try:
-            tasks = os.listdir(f"/proc/{pid}/task")
-        except OSError:
-            continue
-        for tid in tasks:
-            try:
-                with open(f"/proc/{pid}/task/{tid}/children") as f:
-                    kids = [int(k) for k in f.read().split()]
-            except OSError:
-                continue
-            for kid in kids:
-                info = read_proc(kid)
-                if info and kid not in found:
-                    found[kid] = info[1]
-                    todo.append(kid)
-    return found
-
-
 def helper_role(cmdline: str) -> str | None:
     for marker, role in HELPERS:
         if f"multiprocessing.{marker}" in cmdline or f"{marker} import main" in cmdline:
@@ -190,8 +145,7 @@ def where_stuck(stack: str) -> str:
     f, n, func, _ = frames[0]
     here = f"in {func} ({f}:{n})"
     stdlib = os.path.dirname(os.__file__)
-    own = next((fr for fr in frames if not fr[3].startswith((stdlib, "<"))
-                and fr[0] not in ENGINE_FILES), None)
+    own = next((fr for fr in frames if not fr[3].startswith((stdlib, "<", ENGINE))), None)
     if own and own is not frames[0]:
         here += f", called from {own[2]} ({own[0]}:{own[1]})"
     return here
@@ -218,11 +172,9 @@ class Supervisor:
         self.out_fd = out_fd
         self.t0 = time.monotonic()
         self.module = catalog.Module(module) if module else catalog.load(self.cfg.scenario)
-        self.record = Record(config=self.cfg.to_json())
+        self.state = RunState()  # the one model of this run; findings() reads it
         self.address = f"\0statelab-{os.getpid()}-{os.urandom(8).hex()}"
-        self.roles: dict[int, str] = {}  # every process of the run we know of
-        self.helper_parent: dict[int, int] = {}  # helper pid -> the pid that started it
-        self.exited: set[int] = set()
+        self.roles: dict[int, str] = {}  # every process we know of, named before its first event
         self.talking: set[int] = set()  # processes that installed the probe (can give a stack)
         self.stop_reason: str | None = None
         self.parent_pid = 0
@@ -233,7 +185,6 @@ class Supervisor:
         self.last_scan = 0.0
         self.out_broken = False
         self.shm_before = shm_entries()
-        self.errors = 0
 
     # -- writing events ---------------------------------------------------------------------
 
@@ -253,27 +204,21 @@ class Supervisor:
 
     def emit(self, kind: str, text: str, *, pid: int | None = None, role: str = "runner",
              **extra: Any) -> None:
-        event = {"t": self.now(), "pid": pid or os.getpid(), "role": role, "kind": kind,
-                 "text": text, **extra}
-        self.take(event)
-        self.write(probe.encode(event))
+        self.send({"t": self.now(), "pid": pid or os.getpid(), "role": role, "kind": kind,
+                   "text": text, **extra})
 
-    def take(self, event: dict[str, Any]) -> None:
-        self.record.events.append(event)
-        if event["kind"] == "process-start":  # a scenario may announce a helper it started
-            pid = int(event["pid"])
-            self.roles.setdefault(pid, str(event["role"]))
-            if (event.get("data") or {}).get("helper"):
-                self.helper_parent.setdefault(pid, int(event["data"].get("ppid") or 0))
-        if event["kind"] == "error":
-            self.errors += 1
-        if event["kind"] == "process-exit":
-            self.exited.add(int(event["pid"]))
-            # a helper's exit code is reported, but it is the interpreter's, not the scenario's:
-            # Python 3.13's resource tracker exits with 1 after warning of a leak, say
-            helper = int(event["pid"]) in self.helper_parent
-            if (event.get("data") or {}).get("exitcode") not in (0, None) and not helper:
-                self.errors += 1
+    def send(self, wire: dict[str, Any]) -> None:
+        """Fold one event of the runner's own into the run's state and write it."""
+        self.take(from_wire(wire))
+        self.write(encode(wire))
+
+    def take(self, event: Event) -> None:
+        self.state.apply(event)
+        self.roles.setdefault(event.pid, event.role)
+
+    def exited(self, pid: int) -> bool:
+        proc = self.state.processes.get(pid)
+        return proc is not None and proc.ended
 
     # -- the run ----------------------------------------------------------------------------
 
@@ -283,7 +228,8 @@ class Supervisor:
                   f"{self.cfg.scenario} under {self.cfg.start_method} on Python {info['python']} "
                   f"({info['system']}), timeout {self.cfg.timeout:g} s",
                   data={"config": self.cfg.to_json(), "interpreter": info, "runner": os.getpid(),
-                        "t0_monotonic": self.t0})
+                        "t0_monotonic": self.t0,
+                        "claims_from": source_of(self.cfg.scenario, self.module.spec.from_lesson)})
         become_subreaper()
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(self.address)
@@ -430,13 +376,10 @@ class Supervisor:
         self.finish_output()
         sel.close()
         self.check_shm()
-        self.record.status = "error" if status == "ok" and self.errors else status
         self.report_findings()
-        if self.record.status == "ok" and self.errors:
-            self.record.status = "error"
-        status = self.record.status
+        status = self.state.status
         self.emit("run-end", f"run ended: {status} after {self.now():.2f} s",
-                  status=status, data={"status": status, "seconds": self.now()})
+                  status=status, data={"seconds": self.now()})
         return 0 if status == "ok" else 1
 
     def effective_deadline(self) -> float:
@@ -530,15 +473,16 @@ class Supervisor:
             if not line:
                 continue
             try:
-                event = json.loads(line)
-            except ValueError:
+                event = decode(line)
+            except ProtocolError as e:  # reported, never fatal
+                self.emit("error", f"{conn.role} {conn.pid} sent a line that is not an event: {e}",
+                          data={"from_pid": conn.pid})
                 continue
             self.take(event)
             self.write(line + b"\n")
-            kind = event["kind"]
-            if kind == "process-start":
+            if event.kind == "process-start":
                 self.scan_helpers(force=False)
-            elif kind == "checkpoint" and (event.get("data") or {}).get("hold"):
+            elif event.kind == "checkpoint" and event.data.get("hold"):
                 conn.held = True
                 if self.paused_since is None:
                     self.paused_since = time.monotonic()
@@ -563,7 +507,7 @@ class Supervisor:
         if "resource_tracker" in text:  # a helper writes on the fd it inherited from its starter
             self.scan_helpers(force=True)  # it may be one we have not met yet
             trackers = [p for p, r in self.roles.items() if r == "resource-tracker"]
-            own = [p for p in trackers if self.helper_parent.get(p) == conn.pid]
+            own = [p for p in trackers if self.helper_parent(p) == conn.pid]
             if own or trackers:
                 pid, role = (own or trackers)[0], "resource-tracker"
         data: dict[str, Any] = {"stream": conn.stream}
@@ -616,28 +560,26 @@ class Supervisor:
         if not force and len(self.roles) > 8 and now - self.last_scan < 0.05:
             return
         self.last_scan = now
-        for pid, cmdline in descendants(os.getpid()).items():
+        for pid, cmdline in procfs.descendants(os.getpid()).items():
             if pid in self.roles:
                 continue
             role = helper_role(cmdline)
             if role:
-                self.roles[pid] = role
-                ppid = self.helper_parent[pid] = probe.parent_of(pid) or 0
-                event = {"t": self.started_at(pid), "pid": pid, "role": role,
-                         "kind": "process-start", "text": f"{role} started: pid {pid}",
-                         "data": {"helper": True, "ppid": ppid, "cmdline": cmdline[:300]}}
-                self.take(event)
-                self.write(probe.encode(event))
+                self.send({"t": self.started_at(pid), "pid": pid, "role": role,
+                           "kind": "process-start", "text": f"{role} started: pid {pid}",
+                           "data": {"helper": True, "ppid": procfs.parent_of(pid) or 0,
+                                    "cmdline": cmdline[:300]}})
+
+    def helper_parent(self, pid: int) -> int | None:
+        """The process that started a helper, as its process-start said."""
+        proc = self.state.processes.get(pid)
+        return proc.ppid if proc is not None and proc.helper else None
 
     def started_at(self, pid: int) -> float:
         """When a process started, on the run's clock: found after the fact, a helper still
         gets its real place in time (to the kernel's 10 ms tick)."""
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                stat = f.read().decode(errors="replace")
-            ticks = int(stat[stat.rfind(")") + 2 :].split()[19])
-            age = time.clock_gettime(time.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK")
-        except (OSError, ValueError, IndexError, AttributeError):
+        age = procfs.age(pid)
+        if age is None:
             return self.now()
         return round(min(self.now(), max(0.0, self.now() - age)), 6)
 
@@ -662,7 +604,7 @@ class Supervisor:
             if pid == self.parent_pid:
                 self.parent_status = code
                 self.scan_helpers(force=True)
-            if pid not in self.exited:
+            if not self.exited(pid):
                 role = self.roles.get(pid, "unknown")
                 words, data = exit_text(code)
                 self.emit("process-exit", f"{role} {words}", pid=pid, role=role,
@@ -679,7 +621,7 @@ class Supervisor:
                     self.read_conn(self.conns[key.fd])
 
     def on_timeout(self) -> None:
-        stuck = [p for p in self.talking if p not in self.exited and self.alive(p)]
+        stuck = [p for p in self.talking if not self.exited(p) and procfs.alive(p)]
         self.emit("error", f"timeout: the run did not finish in {self.cfg.timeout:g} s; "
                   f"taking the stacks of {len(stuck)} process(es)",
                   data={"timeout": self.cfg.timeout, "stuck": [self.roles.get(p) for p in stuck]})
@@ -701,29 +643,13 @@ class Supervisor:
         stacks, self.collecting = self.collecting, None
         for pid, stack in stacks.items():
             role = self.roles.get(pid, "?")
-            self.record.stacks[role] = stack
             self.emit("error", f"{role} was stuck {where_stuck(stack)}", pid=pid, role=role,
                       data={"stack": stack[-2500:], "where": where_stuck(stack)})
+            self.state.stacks[role] = stack  # whole: the event may carry only a trimmed one
         self.kill_all()
 
-    def alive(self, pid: int) -> bool:
-        try:
-            os.kill(pid, 0)
-        except OSError:
-            return False
-        return read_proc(pid) is not None and not self.zombie(pid)
-
-    @staticmethod
-    def zombie(pid: int) -> bool:
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                stat = f.read().decode(errors="replace")
-        except OSError:
-            return True
-        return stat[stat.rfind(")") + 2 :].startswith("Z")
-
     def report_left_behind(self) -> None:
-        left = {p: self.roles.get(p, "unknown") for p in group_members(self.parent_pid)}
+        left = {p: self.roles.get(p, "unknown") for p in procfs.group_members(self.parent_pid)}
         if left:
             self.emit("error", f"{len(left)} process(es) still running {GRACE:g} s after the "
                       f"parent ended: {', '.join(f'{r} {p}' for p, r in left.items())}; killing them",
@@ -749,7 +675,7 @@ class Supervisor:
             until = time.monotonic() + grace
             while time.monotonic() < until:
                 self.reap()
-                if not self.has_children() and not group_members(self.parent_pid):
+                if not self.has_children() and not procfs.group_members(self.parent_pid):
                     return
                 # drain sockets so nobody blocks writing, and so the last words are kept
                 for key, _ in self.sel.select(0.02):
@@ -757,7 +683,7 @@ class Supervisor:
                         self.read_conn(self.conns[key.fd])
 
     def kill_all_but_tracker(self, sig: int) -> None:
-        for pid, cmdline in group_members(self.parent_pid).items():
+        for pid, cmdline in procfs.group_members(self.parent_pid).items():
             if helper_role(cmdline) != "resource-tracker":
                 try:
                     os.kill(pid, sig)
@@ -778,14 +704,14 @@ class Supervisor:
 
     def report_findings(self) -> None:
         try:
-            found = self.module.findings(self.record)
+            found = self.module.findings(self.state)
         except Exception as exc:
             self.emit("error", f"the findings could not be checked: {type(exc).__name__}: {exc}",
                       data={"traceback": format_exc()})
             return
-        from_lesson = self.module.spec.from_lesson
+        source = self.state.source
         for f in found:
-            self.emit("finding", f"{f.claim}: {f.verdict(from_lesson)}", id=f.id, claim=f.claim,
+            self.emit("finding", f"{f.claim}: {f.summary(source)}", id=f.id, claim=f.claim,
                       holds=f.holds, lesson=f.lesson, evidence=f.evidence)
 
 

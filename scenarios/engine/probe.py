@@ -17,10 +17,11 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from scenarios.engine.protocol import encode, jsonable
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-MAX_EVENT = 4000  # bytes: one event is one write, well under PIPE_BUF
 STACK_SIGNAL = signal.SIGUSR1  # the runner asks a stuck process for its stack with this
 
 
@@ -73,44 +74,6 @@ def now() -> float:
     return round(time.monotonic() - _link.t0, 6) if _link else 0.0
 
 
-def jsonable(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return value.decode("latin-1")
-    if isinstance(value, float) and value != value:
-        return "nan"
-    if isinstance(value, float) and value in (float("inf"), float("-inf")):
-        return str(value)
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return repr(value)
-
-
-def _dump(event: dict[str, Any]) -> bytes:
-    return json.dumps(event, ensure_ascii=False, default=repr).encode()
-
-
-def _trim(value: Any, limit: int) -> Any:
-    return value[:limit] + " …" if isinstance(value, str) and len(value) > limit else value
-
-
-def encode(event: dict[str, Any]) -> bytes:
-    """One JSON line under MAX_EVENT bytes: long texts are trimmed, never split."""
-    line = _dump(event)
-    if len(line) > MAX_EVENT:
-        data = event.get("data") or {}
-        event = dict(event, text=_trim(event.get("text", ""), 1000), truncated=True,
-                     data={k: _trim(v, 300) for k, v in data.items()})
-        line = _dump(event)
-        if len(line) > MAX_EVENT:
-            event["data"] = {"what": data.get("what")} if "what" in data else {}
-            line = _dump(event)
-    return line + b"\n"
-
-
 def emit(kind: str, text: str, *, pid: int | None = None, role: str | None = None,
          **extra: Any) -> None:
     """Send one event; pid and role default to this process (process-exit names another)."""
@@ -143,16 +106,6 @@ def checkpoint(name: str, text: str) -> None:
 
 def error(text: str, **data: Any) -> None:
     emit("error", text, data={k: jsonable(v) for k, v in data.items()})
-
-
-def parent_of(pid: int) -> int | None:
-    """The real parent of a process, from /proc (under forkserver: the fork server)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read().decode(errors="replace")
-    except OSError:
-        return None
-    return int(stat[stat.rfind(")") + 2 :].split()[1])
 
 
 def process_started(parent_pid: int) -> None:

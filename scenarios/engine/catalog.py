@@ -1,0 +1,121 @@
+"""Which scenarios exist, in the order the app lists them, and what each one takes.
+
+An experiment is any module of the `scenarios` package that defines a SPEC:
+adding one is one module, one lesson file and its tests. A scenario named
+`queue-copy` lives in `scenarios/queue_copy.py`, so running one imports only
+that module. `STATELAB_EXTRA_SCENARIOS="name=package.module,..."` adds modules
+from elsewhere (tests, your own experiments).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+from scenarios.engine.knobs import COMMON, Config, ConfigError, Scenario, parse
+
+if TYPE_CHECKING:
+    from scenarios.engine.findings import Finding
+    from scenarios.engine.lab import Lab
+    from scenarios.engine.state import RunState
+
+PACKAGE = "scenarios"
+FOLDER = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # scenarios/
+LESSONS = os.path.join(FOLDER, "lessons")
+
+
+class Module:
+    """A loaded scenario: its SPEC plus parent() and findings()."""
+
+    def __init__(self, module: ModuleType) -> None:
+        self.module = module
+        self.spec: Scenario = module.SPEC
+
+    def parent(self, lab: Lab) -> None:
+        self.module.parent(lab)
+
+    def findings(self, run: RunState) -> list[Finding]:
+        result: list[Finding] = self.module.findings(run)
+        return result
+
+    @property
+    def path(self) -> str:
+        return str(self.module.__file__)
+
+    def source(self) -> str:
+        with open(self.path, encoding="utf-8") as f:
+            return f.read()
+
+    def lesson(self) -> str:
+        path = os.path.join(LESSONS, self.spec.name + ".md")
+        if not os.path.exists(path):
+            return ""
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+
+
+def _discover() -> dict[str, str]:
+    """name -> module path, from the files of the package (nothing is imported)."""
+    found: dict[str, str] = {}
+    for entry in sorted(os.listdir(FOLDER)):
+        stem, ext = os.path.splitext(entry)
+        if ext == ".py" and not stem.startswith("_"):
+            found[stem.replace("_", "-")] = f"{PACKAGE}.{stem}"
+    for item in filter(None, os.environ.get("STATELAB_EXTRA_SCENARIOS", "").split(",")):
+        name, _, module = item.partition("=")
+        found[name.strip()] = module.strip()
+    return found
+
+
+_MODULES = _discover()
+_loaded: dict[str, Module] = {}
+_specs: list[Scenario] | None = None
+
+
+def load(name: str) -> Module:
+    """The scenario module of that name; ConfigError if there is none."""
+    if name in _loaded:
+        return _loaded[name]
+    if name not in _MODULES:
+        raise ConfigError(f"unknown scenario {name!r}; choose one of {', '.join(names())}")
+    module = importlib.import_module(_MODULES[name])
+    spec = getattr(module, "SPEC", None)
+    if not isinstance(spec, Scenario) or spec.name != name:
+        raise ConfigError(f"unknown scenario {name!r}; choose one of {', '.join(names())}")
+    _loaded[name] = Module(module)
+    return _loaded[name]
+
+
+def all_specs() -> list[Scenario]:
+    """Every scenario whose module loads and defines a SPEC, in the order of the lists."""
+    global _specs
+    if _specs is None:
+        specs = []
+        for name in _MODULES:
+            try:
+                specs.append(load(name).spec)
+            except (ConfigError, ImportError):  # not an experiment, or one still being written
+                continue
+        _specs = sorted(specs, key=lambda s: (not s.from_lesson, s.order, s.name))
+    return list(_specs)
+
+
+def names() -> list[str]:
+    return [s.name for s in all_specs()]
+
+
+def get(name: str) -> Scenario:
+    return load(name).spec
+
+
+def is_knob(name: str) -> bool:
+    """Is this some scenario's knob (so the message can say the scenario does not take it)?"""
+    return name in COMMON or any(name in spec.knobs() for spec in all_specs())
+
+
+def configure(name: str, options: dict[str, str], *, step: bool = False) -> Config:
+    """The Config that options (knob name -> text) give for scenario `name`; ConfigError if
+    they are not allowed."""
+    return parse(get(name), options, step=step, known=is_knob)

@@ -1,0 +1,247 @@
+"""One model of a run: a pure fold of its events, and the one way a finding reads.
+
+`RunState.apply(event)` is the only place that works out which processes a
+run has, their roles, which of them is held at a checkpoint, how each ended,
+the findings and the status. The supervisor (for a scenario's `findings()`),
+the app's widgets, `statelab run`, export and the tests all read a RunState,
+so they cannot disagree. No I/O here, no clock, no Textual.
+
+`verdict()` says how a finding reads: what happened, what the source of the
+claim says (the lesson, or common belief beyond it), and whether they agree.
+Every front end renders from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any, NamedTuple, Protocol
+
+from scenarios.engine.protocol import (
+    Checkpoint,
+    Error,
+    Event,
+    FindingEvent,
+    Observe,
+    Output,
+    ProcessExit,
+    ProcessStart,
+    RunEnd,
+    RunStart,
+)
+
+LESSON = "the lesson"
+BELIEF = "common belief"
+# the lesson's own scenarios: transcripts written before run-start said where claims come from
+LESSON_SCENARIOS = ("queue-copy", "shared-value", "shared-array", "pass-via-queue", "small-int-id")
+HELPER_ROLES = ("resource-tracker", "forkserver", "manager")
+
+
+# -- how a finding reads --------------------------------------------------------------------
+
+class Claim(Protocol):
+    @property
+    def holds(self) -> bool | None: ...
+    @property
+    def lesson(self) -> bool | None: ...
+
+
+class Verdict(NamedTuple):
+    """How one finding reads, in words every front end shows the same way."""
+
+    mark: str  # ✓ agrees with the source, ✗ differs, ? not checked, • the source says nothing
+    tone: str  # "agrees", "differs", "unchecked", "unsaid": front ends map it to a colour
+    happened: str  # "holds", "does not hold", "could not be checked"
+    said: str  # "the lesson says it holds", "common belief says nothing about it", ...
+    summary: str  # "holds, as the lesson says": the finding event's own words
+
+
+def verdict(finding: Claim, source: str = LESSON) -> Verdict:
+    holds, lesson = finding.holds, finding.lesson
+    happened = {True: "holds", False: "does not hold", None: "could not be checked"}[holds]
+    said = (f"{source} says nothing about it" if lesson is None
+            else f"{source} says it {'holds' if lesson else 'does not hold'}")
+    if holds is None:
+        return Verdict("?", "unchecked", happened, said, happened)
+    if lesson is None:
+        return Verdict("•", "unsaid", happened, said, happened)
+    agrees = holds == lesson
+    if source == LESSON:
+        how = "as the lesson says" if agrees else "unlike what the lesson says"
+    else:
+        how = "as commonly believed" if agrees else "unlike common belief"
+    return Verdict("✓" if agrees else "✗", "agrees" if agrees else "differs", happened, said,
+                   f"{happened}, {how}")
+
+
+def source_of(scenario: str, from_lesson: bool | None = None) -> str:
+    """Where a scenario's claims come from."""
+    if from_lesson is None:
+        from_lesson = scenario in LESSON_SCENARIOS
+    return LESSON if from_lesson else BELIEF
+
+
+# -- the processes of a run -----------------------------------------------------------------
+
+class Proc:
+    """One process of the run, as the events describe it."""
+
+    __slots__ = ("exit", "held", "helper", "pid", "ppid", "role", "started")
+
+    def __init__(self, pid: int, role: str) -> None:
+        self.pid = pid
+        self.role = role
+        self.ppid: int | None = None
+        self.helper = role in HELPER_ROLES
+        self.started: float | None = None
+        self.exit: ProcessExit | None = None
+        self.held: str | None = None  # the checkpoint it waits at for a step
+
+    @property
+    def ended(self) -> bool:
+        return self.exit is not None
+
+    def __repr__(self) -> str:
+        return f"Proc({self.pid}, {self.role!r})"
+
+
+class RunState:
+    """Everything one run reported, folded: read by findings(), widgets, CLI and export."""
+
+    def __init__(self, events: Iterable[Event] = ()) -> None:
+        self.events: list[Event] = []
+        self.config: dict[str, Any] = {}
+        self.interpreter: dict[str, Any] = {}
+        self.runner_pid: int | None = None
+        self.processes: dict[int, Proc] = {}  # in the order they were first named
+        self.findings: list[FindingEvent] = []
+        self.end: RunEnd | None = None
+        self.problems = 0  # errors, and scenario processes that failed (helpers' exits aside)
+        self.stacks: dict[str, str] = {}  # role -> stack of a process stuck at the timeout
+        self.claims_from: str | None = None
+        self.cut_short: str | None = None  # "timeout" or "stopped", from the runner's report
+        for event in events:
+            self.apply(event)
+
+    # -- the fold -----------------------------------------------------------------------------
+
+    def apply(self, event: Event) -> None:
+        self.events.append(event)
+        if isinstance(event, RunStart):
+            self.config = event.config
+            self.interpreter = event.interpreter
+            runner = event.data.get("runner")
+            self.runner_pid = runner if isinstance(runner, int) else event.pid
+            claims = event.data.get("claims_from")
+            self.claims_from = claims if claims in (LESSON, BELIEF) else None
+            self._proc(self.runner_pid, "runner")
+            return
+        if isinstance(event, RunEnd):
+            self.end = event
+            for proc in self.processes.values():
+                proc.held = None
+            return
+        if isinstance(event, FindingEvent):
+            self.findings.append(event)
+            return
+        if event.role == "runner" and event.pid == self.runner_pid:
+            if isinstance(event, Error):
+                self.problems += 1
+                if "timeout" in event.data:
+                    self.cut_short = self.cut_short or "timeout"
+                elif "reason" in event.data:
+                    self.cut_short = self.cut_short or "stopped"
+            return
+        proc = self._proc(event.pid, event.role)
+        if isinstance(event, ProcessStart):
+            proc.helper = proc.helper or event.helper
+            proc.ppid = event.ppid if event.ppid is not None else proc.ppid
+            proc.started = event.t if proc.started is None else proc.started
+        elif isinstance(event, ProcessExit):
+            proc.exit = event
+            if event.failed and not proc.helper:
+                # a helper's exit code is the interpreter's, not the scenario's: Python 3.13's
+                # resource tracker exits with 1 after warning of a leak, say
+                self.problems += 1
+        elif isinstance(event, Error):
+            self.problems += 1
+            if event.stack:
+                self.stacks[event.role] = event.stack
+        if isinstance(event, Checkpoint) and event.hold and not proc.ended:
+            proc.held = event.name
+        elif not isinstance(event, Output):
+            # anything else the process says means it went on (what a helper prints on an
+            # inherited stream does not)
+            proc.held = None
+
+    def _proc(self, pid: int, role: str) -> Proc:
+        proc = self.processes.get(pid)
+        if proc is None:
+            proc = self.processes[pid] = Proc(pid, role)
+        elif role not in ("?", "unknown") and proc.role != role:
+            proc.role = role
+            proc.helper = proc.helper or role in HELPER_ROLES
+        return proc
+
+    def extend(self, events: Iterable[Event]) -> None:
+        for event in events:
+            self.apply(event)
+
+    # -- what it adds up to -----------------------------------------------------------------
+
+    @property
+    def scenario(self) -> str:
+        return str(self.config.get("scenario", ""))
+
+    @property
+    def start_method(self) -> str:
+        return str(self.config.get("start_method", ""))
+
+    @property
+    def source(self) -> str:
+        """Where the claims come from: the lesson, or common belief beyond it."""
+        return self.claims_from or source_of(self.scenario)
+
+    @property
+    def status(self) -> str:
+        """The status run-end gave; before it, what the events so far add up to (the
+        supervisor ends the run with this one)."""
+        if self.end is not None:
+            return self.end.status
+        return self.cut_short or ("error" if self.problems else "ok")
+
+    @property
+    def ended(self) -> bool:
+        return self.end is not None
+
+    @property
+    def held(self) -> dict[int, str]:
+        """pid -> the checkpoint it is held at, for every process waiting for a step."""
+        return {p.pid: p.held for p in self.processes.values() if p.held is not None}
+
+    def verdicts(self) -> list[tuple[FindingEvent, Verdict]]:
+        return [(f, verdict(f, self.source)) for f in self.findings]
+
+    def roles(self) -> dict[int, str]:
+        return {p.pid: p.role for p in self.processes.values()}
+
+    # -- what the findings read -------------------------------------------------------------
+
+    def observations(self, what: str, role: str | None = None) -> Iterator[dict[str, Any]]:
+        for e in self.events:
+            if isinstance(e, Observe) and e.data.get("what") == what and (
+                    role is None or e.role == role):
+                yield e.data
+
+    def first(self, what: str, role: str | None = None) -> dict[str, Any] | None:
+        return next(self.observations(what, role), None)
+
+    def of_kind(self, kind: str, role: str | None = None) -> list[Event]:
+        return [e for e in self.events if e.kind == kind and (role is None or e.role == role)]
+
+    def output(self, role: str | None = None) -> str:
+        return "".join(e.text for e in self.of_kind("output", role))
+
+    def exit_of(self, role: str) -> dict[str, Any] | None:
+        """The data of the last process-exit of that role (exitcode, signal)."""
+        exits = self.of_kind("process-exit", role)
+        return exits[-1].data if exits else None
