@@ -27,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = 1.25
-STATELAB = "import sys; from tui.app import main; sys.exit(main(sys.argv[1:]))"
+STATELAB = "import sys; from tui.cli import main; sys.exit(main(sys.argv[1:]))"
 BARE = """
 from textual.app import App
 from textual.widgets import DataTable, Footer, Log

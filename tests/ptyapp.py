@@ -16,7 +16,7 @@ from pathlib import Path
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
-LAUNCH = "import sys; from tui.app import main; sys.exit(main(sys.argv[1:]))"
+LAUNCH = "import sys; from tui.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 class AppInPty:

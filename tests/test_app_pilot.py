@@ -14,7 +14,8 @@ from textual.widgets import Button, Input, Select, Static
 
 from scenarios.engine import catalog
 from tests.test_app_support import opened, run_pids, until, wait_gone
-from tui.app import StatelabApp, main
+from tui.app import StatelabApp
+from tui.cli import app_main as main
 from tui.widgets.process_table import size
 from tui.widgets.scenario_list import ScenarioList
 
@@ -25,7 +26,7 @@ SIZE = (150, 40)
 async def app() -> AsyncIterator[StatelabApp]:
     app = StatelabApp("shared-value")
     yield app
-    app._kill_at_exit()  # a failed test must not leave a run behind
+    app.kill_run_now()  # a failed test must not leave a run behind
 
 
 def log_text(app: StatelabApp) -> str:

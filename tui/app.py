@@ -14,7 +14,6 @@ import contextlib
 import os
 import platform
 import signal
-import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,7 +27,8 @@ from textual.widgets import Button, Footer, OptionList
 
 from scenarios.engine import catalog, knobs
 from scenarios.engine.catalog import Module
-from scenarios.engine.knobs import Config, ConfigError
+from scenarios.engine.knobs import Config
+from tui.cli import DEFAULT_SCENARIO
 from tui.messages import Event, RunEnded, RunEvents, Samples
 from tui.runclient import RunClient
 from tui.widgets.colours import Colours
@@ -47,15 +47,7 @@ if TYPE_CHECKING:
     from tui.widgets.observation_log import ObservationLog
     from tui.widgets.settings_form import SettingsForm
 
-DEFAULT_SCENARIO = "shared-value"
 NARROW = 100  # columns: below this a run hides the sidebar while it goes on
-USAGE = """\
-usage: statelab [--scenario NAME] [--typecode C] [--lock MODE] [--start-method M] [--value V]
-                [other knobs of the scenario] [--timeout S] [--run] [--step]
-
-Opens the statelab app. --run runs the scenario at once; --step runs it paused at its
-first checkpoint (press s to step). `statelab list` shows the scenarios and their knobs.
-"""
 
 
 def this_interpreter() -> dict[str, Any]:
@@ -124,7 +116,7 @@ class StatelabApp(App[int]):
         self._select_lock = asyncio.Lock()
         self.mounted = asyncio.Event()  # the settings, log and tabs exist (after the first frame)
         self.complete = asyncio.Event()  # ...and the first scenario is shown in them
-        atexit.register(self._kill_at_exit)
+        atexit.register(self.kill_run_now)
 
     # -- layout ----------------------------------------------------------------------------
 
@@ -483,80 +475,7 @@ class StatelabApp(App[int]):
         timer.start()
         self.exit(128 + sig)
 
-    def _kill_at_exit(self) -> None:
+    def kill_run_now(self) -> None:
+        """Kill the run at once (at exit, or when a test fails): nothing of it may outlive us."""
         if self.client is not None:
             self.client.kill_now()
-
-
-# -- command line ---------------------------------------------------------------------------
-
-
-class UsageError(Exception):
-    pass
-
-
-def parse_args(argv: Sequence[str]) -> tuple[str | None, dict[str, str], bool, bool]:
-    """(scenario, knob options as text, run, step); UsageError with one line on bad input."""
-    args = list(argv)
-    scenario: str | None = None
-    options: dict[str, str] = {}
-    run = step = False
-    while args:
-        arg = args.pop(0)
-        if arg in ("--run", "--step"):
-            run = run or arg == "--run"
-            step = step or arg == "--step"
-            continue
-        if not arg.startswith("--") or arg == "--":
-            raise UsageError(f"unexpected argument {arg!r}; options look like --name VALUE")
-        name, eq, inline = arg[2:].partition("=")
-        name = name.replace("-", "_")
-        if eq:
-            text = inline
-        elif args and not (args[0].startswith("--") and args[0][2:3].isalpha()):
-            text = args.pop(0)
-        else:
-            raise UsageError(f"{arg} needs a value")
-        if name == "scenario":
-            scenario = text
-        elif name in options:
-            raise UsageError(f"{arg} is given twice")
-        else:
-            options[name] = text
-    name = scenario or DEFAULT_SCENARIO
-    if name not in catalog.names():
-        raise UsageError(f"unknown scenario {name!r}; choose one of {', '.join(catalog.names())}")
-    try:
-        catalog.load(name)
-    except ConfigError as e:
-        raise UsageError(str(e)) from None
-    except Exception as e:
-        raise UsageError(
-            f"scenario {name!r} cannot be loaded yet ({type(e).__name__}: {e})") from None
-    try:
-        catalog.configure(name, options, step=step)
-    except ConfigError as e:
-        raise UsageError(str(e)) from None
-    return scenario, options, run, step
-
-
-def main(argv: list[str]) -> int:
-    """`statelab [--scenario NAME] [knobs] [--run] [--step]`: open the app. Exit 2 on bad input."""
-    if any(a in ("-h", "--help") for a in argv):
-        print(USAGE, end="")
-        return 0
-    try:
-        scenario, options, run, step = parse_args(argv)
-    except UsageError as e:
-        print(f"statelab: {e}", file=sys.stderr)
-        return 2
-    app = StatelabApp(scenario, options, run=run, step=step)
-    try:
-        result = app.run()
-    finally:
-        app._kill_at_exit()
-    return int(result or 0)
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Sequence
 from typing import Any
+
+from scenarios.engine import catalog
+from scenarios.engine.knobs import ConfigError
+
+DEFAULT_SCENARIO = "shared-value"  # what the app shows first
 
 USAGE = """usage: statelab [--scenario NAME] [--KNOB VALUE]... [--run] [--step]   open the app
        statelab list                                               the scenarios and their knobs
@@ -19,8 +25,6 @@ def fail(message: str) -> int:
 
 
 def cmd_list() -> int:
-    from scenarios.engine import catalog
-
     for spec in catalog.all_specs():
         knobs = " ".join(k.flag for k in spec.knobs().values())
         mark = "lesson" if spec.from_lesson else "beyond"
@@ -30,8 +34,6 @@ def cmd_list() -> int:
 
 
 def cmd_source(args: list[str]) -> int:
-    from scenarios.engine import catalog
-    from scenarios.engine.knobs import ConfigError
 
     if len(args) != 1:
         return fail(f"source takes one scenario name; choose one of {', '.join(catalog.names())}")
@@ -47,7 +49,6 @@ def cmd_run(args: list[str]) -> int:
     from rich.console import Console
 
     from scenarios.engine.argv import parse_argv
-    from scenarios.engine.knobs import ConfigError
     from tui.timeline import Colours, line, print_findings
 
     as_json = "--json" in args
@@ -86,8 +87,6 @@ def cmd_run(args: list[str]) -> int:
     if problem:
         print(problem, file=sys.stderr)
     if not as_json:
-        from scenarios.engine import catalog
-
         source = "the lesson" if catalog.get(cfg.scenario).from_lesson else "common belief"
         print_findings(events, console, source)
     return code
@@ -104,6 +103,87 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_source(args[1:])
     if args and args[0] == "run":
         return cmd_run(args[1:])
-    from tui.app import main as app_main
-
     return app_main(args)
+
+
+APP_USAGE = """\
+usage: statelab [--scenario NAME] [--typecode C] [--lock MODE] [--start-method M] [--value V]
+                [other knobs of the scenario] [--timeout S] [--run] [--step]
+
+Opens the statelab app. --run runs the scenario at once; --step runs it paused at its
+first checkpoint (press s to step). `statelab list` shows the scenarios and their knobs.
+"""
+
+
+# -- command line ---------------------------------------------------------------------------
+
+
+class UsageError(Exception):
+    pass
+
+
+def parse_args(argv: Sequence[str]) -> tuple[str | None, dict[str, str], bool, bool]:
+    """(scenario, knob options as text, run, step); UsageError with one line on bad input."""
+    args = list(argv)
+    scenario: str | None = None
+    options: dict[str, str] = {}
+    run = step = False
+    while args:
+        arg = args.pop(0)
+        if arg in ("--run", "--step"):
+            run = run or arg == "--run"
+            step = step or arg == "--step"
+            continue
+        if not arg.startswith("--") or arg == "--":
+            raise UsageError(f"unexpected argument {arg!r}; options look like --name VALUE")
+        name, eq, inline = arg[2:].partition("=")
+        name = name.replace("-", "_")
+        if eq:
+            text = inline
+        elif args and not (args[0].startswith("--") and args[0][2:3].isalpha()):
+            text = args.pop(0)
+        else:
+            raise UsageError(f"{arg} needs a value")
+        if name == "scenario":
+            scenario = text
+        elif name in options:
+            raise UsageError(f"{arg} is given twice")
+        else:
+            options[name] = text
+    name = scenario or DEFAULT_SCENARIO
+    if name not in catalog.names():
+        raise UsageError(f"unknown scenario {name!r}; choose one of {', '.join(catalog.names())}")
+    try:
+        catalog.load(name)
+    except ConfigError as e:
+        raise UsageError(str(e)) from None
+    except Exception as e:
+        raise UsageError(
+            f"scenario {name!r} cannot be loaded yet ({type(e).__name__}: {e})") from None
+    try:
+        catalog.configure(name, options, step=step)
+    except ConfigError as e:
+        raise UsageError(str(e)) from None
+    return scenario, options, run, step
+
+
+def app_main(argv: list[str]) -> int:
+    """`statelab [--scenario NAME] [knobs] [--run] [--step]`: open the app. Exit 2 on bad input."""
+    if any(a in ("-h", "--help") for a in argv):
+        print(APP_USAGE, end="")
+        return 0
+    try:
+        scenario, options, run, step = parse_args(argv)
+    except UsageError as e:
+        print(f"statelab: {e}", file=sys.stderr)
+        return 2
+    from tui.app import StatelabApp
+
+    app = StatelabApp(scenario, options, run=run, step=step)
+    try:
+        result = app.run()
+    finally:
+        app.kill_run_now()
+    return int(result or 0)
+
+
