@@ -50,14 +50,14 @@ Bare().run()
 
 
 def first_frame(code: str, marker: bytes, complete: bytes | None = None,
-                timeout: float = 30.0) -> tuple[float, float | None]:
+                timeout: float = 30.0, cwd: Path = ROOT) -> tuple[float, float | None]:
     """Seconds from spawn to the first frame with marker (and to the frame with complete)."""
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
     env = {**os.environ, "TERM": "xterm-256color"}
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-c", code], stdin=slave, stdout=slave,
-                            stderr=slave, cwd=ROOT, env=env, start_new_session=True)
+                            stderr=slave, cwd=cwd, env=env, start_new_session=True)
     os.close(slave)
     seen = bytearray()
     first: float | None = None
@@ -97,18 +97,24 @@ def first_frame(code: str, marker: bytes, complete: bytes | None = None,
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--before", type=Path, help="an earlier checkout, timed alongside")
     options = parser.parse_args()
     bare: list[float] = []
     lab: list[float] = []
     ready: list[float] = []
-    first_frame(BARE, b"role")  # warm the disk cache for both
+    old: list[float] = []
+    first_frame(BARE, b"role")  # warm the disk cache for all
     first_frame(STATELAB, b"role")
+    if options.before:
+        first_frame(STATELAB, b"role", cwd=options.before)
     for _ in range(options.runs):
         bare.append(first_frame(BARE, b"role")[0])
         t, whole = first_frame(STATELAB, b"role", b"Press r to run it")
         lab.append(t)
         if whole is not None:
             ready.append(whole)
+        if options.before:
+            old.append(first_frame(STATELAB, b"role", cwd=options.before)[0])
     b, s = statistics.median(bare), statistics.median(lab)
     print(f"bare Textual app (DataTable + Log): first frame, median of {len(bare)}: "
           f"{b * 1000:.0f} ms")
@@ -117,6 +123,9 @@ def main() -> int:
         print(f"statelab: screen complete (scenario, settings, source): "
               f"{statistics.median(ready) * 1000:.0f} ms")
     ratio = s / b
+    if old:
+        print(f"before ({options.before}): first frame, median of {len(old)}: "
+              f"{statistics.median(old) * 1000:.0f} ms ({statistics.median(old) / b:.2f}x)")
     print(f"ratio: {ratio:.2f}x (target at most {TARGET:g}x: "
           f"{'within' if ratio <= TARGET else 'OVER'})")
     return 0

@@ -1,9 +1,11 @@
 """What a headless run costs: `python -m scenarios shared-value` against the plain script.
 
 Both are started the same way (a fresh interpreter, output to a pipe), alternately, in the
-same run; the ratio of the medians is printed per start method. Target: at most 1.5.
+same run; the ratio of the medians is printed per start method. Target: at most 1.25.
+With `--before DIR` (a checkout of an earlier commit, e.g. `git worktree add DIR REV`), that
+tree's engine is timed in the same rounds too, so before and after are side by side.
 
-    .venv/bin/python benchmarks/bench_engine.py [--repeat N]
+    .venv/bin/python benchmarks/bench_engine.py [--repeat N] [--before DIR]
 """
 
 from __future__ import annotations
@@ -17,34 +19,47 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
-TARGET = 1.5
+TARGET = 1.25
 
 
-def once(argv: list[str]) -> float:
+def once(argv: list[str], cwd: Path = ROOT) -> float:
     start = time.perf_counter()
-    subprocess.run(argv, capture_output=True, check=True, cwd=ROOT)
+    subprocess.run(argv, capture_output=True, check=True, cwd=cwd)
     return time.perf_counter() - start
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=21)
+    parser.add_argument("--before", type=Path, help="an earlier checkout, timed alongside")
     args = parser.parse_args()
     py = sys.executable
-    print(f"{'start method':<12} {'plain (ms)':>11} {'statelab (ms)':>14} {'ratio':>7}  target ≤ {TARGET}")
+    head = f"{'start method':<12} {'plain (ms)':>11} {'statelab (ms)':>14} {'ratio':>7}"
+    if args.before:
+        head += f" {'before (ms)':>12} {'ratio':>7}"
+    print(f"{head}  target ≤ {TARGET}")
     worst = 0.0
     for method in ("fork", "spawn", "forkserver"):
         plain = [py, str(HERE / "plain_shared_value.py"), method]
         lab = [py, "-m", "scenarios", "shared-value", "--start-method", method]
-        once(plain), once(lab)  # warm the file cache
-        a, b = [], []
-        for _ in range(args.repeat):  # alternate, so drift in machine load hits both alike
+        trees = [ROOT, *([args.before] if args.before else [])]
+        once(plain)
+        for tree in trees:  # warm the file cache
+            once(lab, tree)
+        a: list[float] = []
+        b: dict[Path, list[float]] = {tree: [] for tree in trees}
+        for _ in range(args.repeat):  # alternate, so drift in machine load hits all alike
             a.append(once(plain))
-            b.append(once(lab))
-        ratio = statistics.median(b) / statistics.median(a)
+            for tree in trees:
+                b[tree].append(once(lab, tree))
+        base = statistics.median(a)
+        ratio = statistics.median(b[ROOT]) / base
         worst = max(worst, ratio)
-        print(f"{method:<12} {statistics.median(a) * 1000:>11.1f} {statistics.median(b) * 1000:>14.1f} "
-              f"{ratio:>7.2f}")
+        row = f"{method:<12} {base * 1000:>11.1f} {statistics.median(b[ROOT]) * 1000:>14.1f} {ratio:>7.2f}"
+        if args.before:
+            old = statistics.median(b[args.before])
+            row += f" {old * 1000:>12.1f} {old / base:>7.2f}"
+        print(row)
     print(f"worst ratio {worst:.2f}: {'within' if worst <= TARGET else 'OVER'} the target")
     return 0 if worst <= TARGET else 1
 
