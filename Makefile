@@ -37,6 +37,7 @@ test: $(STAMP_TEST)
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check scenarios tui tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(STAMP_TEST)
 	$(COMPILE)
@@ -44,4 +45,4 @@ bench: $(STAMP_TEST)
 	for b in benchmarks/bench_*.py; do [ "$$b" = benchmarks/bench_engine.py ] || $(BIN)/python $$b; done
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache
