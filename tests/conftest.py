@@ -2,9 +2,23 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 HERE = Path(__file__).parent
 # the misbehaving scenario used to test how runs end, visible to runner subprocesses too
 os.environ["STATELAB_EXTRA_SCENARIOS"] = "misbehave=tests.fixtures.misbehave"
 os.environ["PYTHONPATH"] = os.pathsep.join(
     [str(HERE.parent), *filter(None, [os.environ.get("PYTHONPATH")])])
 sys.path.insert(0, str(HERE.parent))
+
+from tests.runs import START_METHODS  # noqa: E402  (after the path is set)
+
+
+@pytest.fixture(scope="module", params=START_METHODS)
+def start_method(request: pytest.FixtureRequest) -> str:
+    """Each start method in turn: a test that takes it runs once under fork, spawn and forkserver.
+
+    Module scope, so a module's one-run-per-method fixture (manager, remote-manager) can take it
+    too; pytest then runs a module's tests grouped by start method.
+    """
+    return str(request.param)

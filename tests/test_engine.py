@@ -14,25 +14,16 @@ from typing import Any
 import pytest
 
 from tests.contract import check_stream
-from tests.runs import START_METHODS, alive, assert_clean, refused, run, shm
+from tests.runs import alive, assert_clean, refused, run, shm
 
 LESSON = ("queue-copy", "shared-value", "shared-array", "pass-via-queue", "small-int-id")
 
 
-def test_importing_scenarios_loads_no_textual_or_rich() -> None:
-    code = ("import sys, scenarios, scenarios.engine.supervisor, scenarios.engine.catalog as c\n"
-            "[c.load(n) for n in c.names()]\n"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
-
-
-@pytest.mark.parametrize("method", START_METHODS)
 @pytest.mark.parametrize("scenario", LESSON)
-def test_every_line_keeps_the_contract(scenario: str, method: str) -> None:
+def test_every_line_keeps_the_contract(scenario: str, start_method: str) -> None:
     extra = ["--wait", "0.2"] if scenario == "pass-via-queue" else []
     before = shm()
-    proc = subprocess.run([sys.executable, "-m", "scenarios", scenario, "--start-method", method,
+    proc = subprocess.run([sys.executable, "-m", "scenarios", scenario, "--start-method", start_method,
                            *extra], capture_output=True, text=True, timeout=60)
     lines = proc.stdout.splitlines()
     events = [json.loads(line) for line in lines]
@@ -42,9 +33,9 @@ def test_every_line_keeps_the_contract(scenario: str, method: str) -> None:
     assert proc.stderr == ""
     roles = {e["role"] for e in events if e["kind"] == "process-start"}
     assert {"parent", "child"} <= roles
-    if method != "fork":  # the interpreter's own helpers show up under their roles
+    if start_method != "fork":  # the interpreter's own helpers show up under their roles
         assert "resource-tracker" in roles
-    if method == "forkserver":
+    if start_method == "forkserver":
         assert "forkserver" in roles
         # found after the fact, the fork server still gets its real start time: before the child
         started = {e["role"]: e["t"] for e in events if e["kind"] == "process-start"}
@@ -104,16 +95,14 @@ def misbehave(how: str, method: str, *extra: str) -> Any:
     return run("misbehave", "--how", how, "--start-method", method, *extra)
 
 
-@pytest.mark.parametrize("method", START_METHODS)
-def test_normal_end(method: str) -> None:
-    result = misbehave("fine", method)
+def test_normal_end(start_method: str) -> None:
+    result = misbehave("fine", start_method)
     assert result.status == "ok" and result.returncode == 0
     assert result.first("parent-done")
 
 
-@pytest.mark.parametrize("method", START_METHODS)
-def test_child_exception_is_reported_with_its_traceback(method: str) -> None:
-    result = misbehave("raise", method)
+def test_child_exception_is_reported_with_its_traceback(start_method: str) -> None:
+    result = misbehave("raise", start_method)
     assert result.status == "error" and result.returncode == 1
     error = next(e for e in result.of_kind("error") if e["role"] == "child")
     assert "ValueError: raised on purpose" in error["data"]["traceback"]
@@ -122,9 +111,8 @@ def test_child_exception_is_reported_with_its_traceback(method: str) -> None:
     assert result.first("parent-done"), "the parent went on and the run ended cleanly"
 
 
-@pytest.mark.parametrize("method", START_METHODS)
-def test_child_killed_by_a_signal_is_reported(method: str) -> None:
-    result = misbehave("signal", method)
+def test_child_killed_by_a_signal_is_reported(start_method: str) -> None:
+    result = misbehave("signal", start_method)
     assert result.status == "error"
     exit_ = next(e for e in result.of_kind("process-exit") if e["role"] == "child")
     assert exit_["data"]["signal"] == "SIGKILL" and exit_["data"]["exitcode"] == -9
@@ -137,9 +125,8 @@ def test_parent_exception_is_reported() -> None:
     assert "RuntimeError: the parent raised on purpose" in error["data"]["traceback"]
 
 
-@pytest.mark.parametrize("method", START_METHODS)
-def test_timeout_reports_where_each_process_waited_then_kills_everything(method: str) -> None:
-    result = misbehave("hang", method, "--timeout", "1")
+def test_timeout_reports_where_each_process_waited_then_kills_everything(start_method: str) -> None:
+    result = misbehave("hang", start_method, "--timeout", "1")
     assert result.status == "timeout" and result.returncode == 1
     stuck = {e["role"]: e for e in result.of_kind("error") if e.get("data", {}).get("stack")}
     assert {"parent", "child"} <= set(stuck)
@@ -222,9 +209,8 @@ def held(e: dict[str, Any]) -> bool:
     return e["kind"] == "checkpoint" and bool(e["data"].get("hold"))
 
 
-@pytest.mark.parametrize("method", START_METHODS)
-def test_step_mode_holds_each_process_until_the_next_step(method: str) -> None:
-    live = Live("shared-value", "--start-method", method, "--step")
+def test_step_mode_holds_each_process_until_the_next_step(start_method: str) -> None:
+    live = Live("shared-value", "--start-method", start_method, "--step")
     t0 = live.until(lambda e: e["kind"] == "run-start")["data"]["t0_monotonic"]
     live.until(held)
     sent_at = time.monotonic() - t0
@@ -234,9 +220,8 @@ def test_step_mode_holds_each_process_until_the_next_step(method: str) -> None:
     assert live.finish()["status"] == "ok"
 
 
-@pytest.mark.parametrize("method", START_METHODS)
-def test_stop_ends_a_paused_run_and_leaves_nothing(method: str) -> None:
-    live = Live("shared-value", "--start-method", method, "--step")
+def test_stop_ends_a_paused_run_and_leaves_nothing(start_method: str) -> None:
+    live = Live("shared-value", "--start-method", start_method, "--step")
     live.until(held)
     live.send("stop")
     assert live.finish()["status"] == "stopped"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.runs import START_METHODS, Run, refused, run
+from tests.runs import Run, refused, run
 
 MiB = 1024 * 1024
 SIZE = 32  # MiB: big enough to stand far above the noise of a few MiB, quick to build
@@ -27,11 +27,10 @@ def growth(result: Run) -> int:
     return int(result.first("child-after")["uss"] - result.first("child-before")["uss"])
 
 
-@pytest.mark.parametrize("method", START_METHODS)
-def test_writing_every_element(method: str) -> None:
-    result = cow(method, "write")
+def test_writing_every_element(start_method: str) -> None:
+    result = cow(start_method, "write")
     before = result.first("child-before")
-    if method == "fork":
+    if start_method == "fork":
         # the child started with almost nothing of its own, and writing copied the object
         assert before["uss"] < SIZE * MiB / 4
         assert growth(result) >= SIZE * MiB / 2
@@ -44,15 +43,14 @@ def test_writing_every_element(method: str) -> None:
         assert before["uss"] >= SIZE * MiB / 2
         assert growth(result) < SIZE * MiB / 4
         assert result.holds("writing-copies-pages") is None
-    assert result.holds("child-shares-parent-pages") is (method == "fork")
+    assert result.holds("child-shares-parent-pages") is (start_method == "fork")
 
 
-@pytest.mark.parametrize("method", START_METHODS)
-def test_reading_a_list_of_ints(method: str) -> None:
-    result = cow(method, "read")
+def test_reading_a_list_of_ints(start_method: str) -> None:
+    result = cow(start_method, "read")
     # the child read the same numbers the parent put in, whichever way they reached it
     assert result.first("child-after")["sum"] == result.first("parent-built")["sum"]
-    if method == "fork":
+    if start_method == "fork":
         assert growth(result) >= SIZE * MiB / 2  # every int's reference count was written
         assert result.holds("reading-copies-pages") is True
     else:

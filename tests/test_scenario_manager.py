@@ -16,14 +16,14 @@ from typing import Any
 
 import pytest
 
-from tests.runs import START_METHODS, Run, refused, run
+from tests.runs import Run, refused, run
 
 OPERATIONS = 300  # few, to keep the suite quick; the timing still shows the gap
 
 
-@pytest.fixture(scope="module", params=START_METHODS)
-def result(request: pytest.FixtureRequest) -> Run:
-    done = run("manager", "--start-method", request.param, "--typecode", "i",
+@pytest.fixture(scope="module")
+def result(start_method: str) -> Run:
+    done = run("manager", "--start-method", start_method, "--typecode", "i",
                "--operations", str(OPERATIONS))
     assert done.returncode == 0 and done.status == "ok", [e["text"] for e in done.events]
     return done

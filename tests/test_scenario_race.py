@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from tests.contract import check_stream
-from tests.runs import START_METHODS, Run, refused, run
+from tests.runs import Run, refused, run
 
 
 def race(method: str, *args: str) -> Run:
@@ -36,28 +36,25 @@ def assert_counts_add_up(result: Run, processes: int, iterations: int) -> dict[s
     return outcome
 
 
-@pytest.mark.parametrize("method", START_METHODS)
 @pytest.mark.parametrize("lock", ["false", "true"])
-def test_unguarded_counts_add_up(method: str, lock: str) -> None:
+def test_unguarded_counts_add_up(start_method: str, lock: str) -> None:
     # enough iterations that a loss is likely, but the test only checks the arithmetic
-    result = race(method, "--lock", lock, "--processes", "2", "--iterations", "50000")
+    result = race(start_method, "--lock", lock, "--processes", "2", "--iterations", "50000")
     assert_counts_add_up(result, 2, 50000)
 
 
-@pytest.mark.parametrize("method", START_METHODS)
 @pytest.mark.parametrize("lock", ["true", "rlock"])
-def test_get_lock_loses_nothing(method: str, lock: str) -> None:
-    result = race(method, "--lock", lock, "--guard", "get_lock",
+def test_get_lock_loses_nothing(start_method: str, lock: str) -> None:
+    result = race(start_method, "--lock", lock, "--guard", "get_lock",
                   "--processes", "3", "--iterations", "3000")
     outcome = assert_counts_add_up(result, 3, 3000)
     assert outcome["final"] == 9000 and outcome["lost"] == 0
     assert result.holds("lost-updates") is False
 
 
-@pytest.mark.parametrize("method", START_METHODS)
-def test_plain_lock_with_get_lock_deadlocks_and_times_out_cleanly(method: str) -> None:
+def test_plain_lock_with_get_lock_deadlocks_and_times_out_cleanly(start_method: str) -> None:
     # run() also checks that the killed run left no process, no /dev/shm entry, no "leaked"
-    result = run("race", "--start-method", method, "--lock", "lock", "--guard", "get_lock",
+    result = run("race", "--start-method", start_method, "--lock", "lock", "--guard", "get_lock",
                  "--processes", "2", "--iterations", "1000", "--timeout", "2")
     assert result.returncode == 1 and result.status == "timeout"
     assert not result.observed("worker-done") and not result.observed("result")

@@ -14,14 +14,14 @@ import socket
 
 import pytest
 
-from tests.runs import START_METHODS, Run, refused, run
+from tests.runs import Run, refused, run
 
 LOOPBACK = "127.0.0.1"
 
 
-@pytest.fixture(scope="module", params=START_METHODS)
-def result(request: pytest.FixtureRequest) -> Run:
-    done = run("remote-manager", "--start-method", request.param)
+@pytest.fixture(scope="module")
+def result(start_method: str) -> Run:
+    done = run("remote-manager", "--start-method", start_method)
     assert done.returncode == 0 and done.status == "ok", [e["text"] for e in done.events]
     return done
 

@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from tests.runs import START_METHODS, Run, refused, run
+from tests.runs import Run, refused, run
 
 SIZE = 10_000  # not a multiple of the page size: Linux keeps the size asked for
 
@@ -25,9 +25,8 @@ def leaky_run(*args: str) -> Run:
     return run("shared-memory", *args, leak_warning_ok=True)
 
 
-@pytest.mark.parametrize("method", START_METHODS)
-def test_attach_by_name_and_write_back(method: str) -> None:
-    result = run("shared-memory", "--start-method", method, "--size", str(SIZE))
+def test_attach_by_name_and_write_back(start_method: str) -> None:
+    result = run("shared-memory", "--start-method", start_method, "--size", str(SIZE))
     assert result.status == "ok", [e["text"] for e in result.events]
     made, seen = result.first("parent-created"), result.first("child-attached")
     assert seen["name"] == made["name"] and seen["size"] == SIZE
@@ -45,22 +44,20 @@ def test_attach_by_name_and_write_back(method: str) -> None:
     assert [u["error"] for u in result.observed("parent-unlinked")] == [None, None]
 
 
-@pytest.mark.parametrize("method", START_METHODS)
-def test_never_unlinked_the_tracker_cleans_up_and_warns(method: str) -> None:
-    result = leaky_run("--start-method", method, "--unlink", "never")
+def test_never_unlinked_the_tracker_cleans_up_and_warns(start_method: str) -> None:
+    result = leaky_run("--start-method", start_method, "--unlink", "never")
     assert result.first("parent-done")["exists"]  # still there when the parent was done
     warnings = [e for e in result.of_kind("output") if "leaked shared_memory" in e["text"]]
     assert warnings and {e["role"] for e in warnings} == {"resource-tracker"}
     assert result.holds("tracker-warns-leak") is True
 
 
-@pytest.mark.parametrize("method", START_METHODS)
-def test_child_started_before_the_segments_exist(method: str) -> None:
-    result = leaky_run("--start-method", method, "--order", "start-first")
+def test_child_started_before_the_segments_exist(start_method: str) -> None:
+    result = leaky_run("--start-method", start_method, "--order", "start-first")
     made, seen = result.first("parent-created"), result.first("child-attached")
     back = result.first("after-child-exit")
     assert result.holds("attach-by-name-sees-data") is True
-    if method == "fork":
+    if start_method == "fork":
         # no tracker ran when the child was forked: attaching started one of its own, which
         # unlinked the segment it had registered as soon as the child was gone
         assert seen["tracker_pipe"] != made["tracker_pipe"]

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.contract import check_stream
-from tests.runs import START_METHODS, Run, refused, run
+from tests.runs import Run, refused, run
 
 
 def type_codes(method: str, code: str, *value: str) -> Run:
@@ -38,9 +38,8 @@ def tried(result: Run, label: str) -> dict[str, Any]:
     return found[0]
 
 
-@pytest.mark.parametrize("method", START_METHODS)
-def test_signed_char_wraps_in_the_child(method: str) -> None:
-    result = type_codes(method, "b", "127")
+def test_signed_char_wraps_in_the_child(start_method: str) -> None:
+    result = type_codes(start_method, "b", "127")
     assert read(result, "value")["value"] == 127
     assert read(result, "max+1")["value"] == -128  # 127 + 1
     assert read(result, "min-1")["value"] == 127  # -128 - 1
@@ -56,9 +55,8 @@ def test_signed_char_wraps_in_the_child(method: str) -> None:
         {e["pid"] for e in result.events if e["role"] == "parent"})
 
 
-@pytest.mark.parametrize("method", START_METHODS)
-def test_float_keeps_seven_digits(method: str) -> None:
-    result = type_codes(method, "f", "3.1415")
+def test_float_keeps_seven_digits(start_method: str) -> None:
+    result = type_codes(start_method, "f", "3.1415")
     assert read(result, "value")["value"] == 3.1414999961853027
     assert result.holds("stored-exactly") is False
     assert result.holds("wraps-silently") is None  # floats do not wrap
@@ -66,9 +64,8 @@ def test_float_keeps_seven_digits(method: str) -> None:
     assert read(result, "max*10")["value"] == "inf"  # far past FLT_MAX: inf, as JSON text
 
 
-@pytest.mark.parametrize("method", START_METHODS)
-def test_int_keeps_the_low_32_bits(method: str) -> None:
-    result = type_codes(method, "i", str(2**40))
+def test_int_keeps_the_low_32_bits(start_method: str) -> None:
+    result = type_codes(start_method, "i", str(2**40))
     assert read(result, "value")["value"] == 0
     assert result.holds("stored-exactly") is False
     assert read(result, "max+1")["value"] == -(2**31)
@@ -78,12 +75,11 @@ def test_int_keeps_the_low_32_bits(method: str) -> None:
     assert result.holds("wrong-kind-raises") is True
 
 
-@pytest.mark.parametrize("method", START_METHODS)
-def test_double_is_exact_and_char_refuses_256(method: str) -> None:
-    double = type_codes(method, "d", "3.1415")
+def test_double_is_exact_and_char_refuses_256(start_method: str) -> None:
+    double = type_codes(start_method, "d", "3.1415")
     assert read(double, "value")["value"] == 3.1415
     assert double.holds("stored-exactly") is True
-    char = type_codes(method, "c", "z")
+    char = type_codes(start_method, "c", "z")
     assert read(char, "value")["value"] == "z"
     assert read(char, "max")["repr"] == repr(b"\xff")
     assert tried(char, "max+1")["raised"] == "TypeError"  # 256 is not a byte

@@ -6,12 +6,11 @@ import ctypes
 
 import pytest
 
-from tests.runs import START_METHODS, run
+from tests.runs import run
 
 
-@pytest.mark.parametrize("method", START_METHODS)
-def test_queue_copy_child_keeps_its_copy(method: str) -> None:
-    result = run("queue-copy", "--start-method", method)
+def test_queue_copy_child_keeps_its_copy(start_method: str) -> None:
+    result = run("queue-copy", "--start-method", start_method)
     put = result.first("parent-put", "parent")
     received = result.first("child-received", "child")
     after = result.first("child-after-change", "child")
@@ -24,11 +23,10 @@ def test_queue_copy_child_keeps_its_copy(method: str) -> None:
     assert result.findings()["same-id"]["lesson"] is False
 
 
-@pytest.mark.parametrize("method", START_METHODS)
-def test_queue_copy_right_after_put_reports_what_was_pickled(method: str) -> None:
+def test_queue_copy_right_after_put_reports_what_was_pickled(start_method: str) -> None:
     # a race between the parent and the Queue's feeder thread: either outcome is real,
     # and the finding must agree with what the child actually received
-    result = run("queue-copy", "--start-method", method, "--mutate", "right-after-put")
+    result = run("queue-copy", "--start-method", start_method, "--mutate", "right-after-put")
     received = result.first("child-received", "child")["value"]
     assert received in ({"key": "value"}, {"key": "new-value"})
     assert result.holds("child-sees-parent-change") is (received == {"key": "new-value"})
@@ -36,18 +34,17 @@ def test_queue_copy_right_after_put_reports_what_was_pickled(method: str) -> Non
         assert "feeder thread" in result.findings()["child-sees-parent-change"]["evidence"]
 
 
-@pytest.mark.parametrize("method", START_METHODS)
-def test_shared_value_child_sees_the_change(method: str) -> None:
-    result = run("shared-value", "--start-method", method)
+def test_shared_value_child_sees_the_change(start_method: str) -> None:
+    result = run("shared-value", "--start-method", start_method)
     created = result.first("parent-created", "parent")
     assert created["value"] == 1 and created["type"] == "Synchronized"
     assert result.first("child-first-read", "child")["value"] == 1
     assert result.first("child-after-change", "child")["value"] == 3
     assert result.holds("child-sees-parent-change") is True
     same = created["id"] == result.first("child-first-read")["id"]
-    assert same is (method == "fork"), "a forked child has the parent's addresses; others do not"
+    assert same is (start_method == "fork"), "a forked child has the parent's addresses; others do not"
     assert result.holds("same-id") is same
-    assert result.findings()["same-id"]["lesson"] is (method == "fork")
+    assert result.findings()["same-id"]["lesson"] is (start_method == "fork")
 
 
 @pytest.mark.parametrize(("lock", "kind"), [("true", "Synchronized"), ("lock", "Synchronized"),
@@ -77,9 +74,8 @@ def test_shared_value_float_precision_is_what_c_float_keeps() -> None:
     assert result.first("child-first-read")["value"] != 3.1415
 
 
-@pytest.mark.parametrize("method", START_METHODS)
-def test_shared_array_child_sees_the_change(method: str) -> None:
-    result = run("shared-array", "--start-method", method)
+def test_shared_array_child_sees_the_change(start_method: str) -> None:
+    result = run("shared-array", "--start-method", start_method)
     assert result.first("parent-created")["items"] == [0, 1, 2, 3, 4]
     assert result.first("child-first-read", "child")["value"] == 0
     after = result.first("child-after-change", "child")
@@ -92,9 +88,8 @@ def test_shared_array_of_characters() -> None:
     assert result.first("child-after-change")["items"] == list("cbcde")
 
 
-@pytest.mark.parametrize("method", START_METHODS)
-def test_value_on_a_queue_fails_in_the_feeder_thread(method: str) -> None:
-    result = run("pass-via-queue", "--start-method", method, "--wait", "0.3")
+def test_value_on_a_queue_fails_in_the_feeder_thread(start_method: str) -> None:
+    result = run("pass-via-queue", "--start-method", start_method, "--wait", "0.3")
     assert result.first("send-result", "parent")["raised"] is False, "put() itself returned"
     feeder = [e for e in result.of_kind("output")
               if e["role"] == "parent" and e["data"].get("thread") == "QueueFeederThread"]
@@ -113,9 +108,8 @@ def test_a_synchronized_value_names_itself_in_the_error() -> None:
 
 
 @pytest.mark.parametrize("channel", ["simple-queue", "pipe"])
-@pytest.mark.parametrize("method", START_METHODS)
-def test_value_on_a_simple_queue_or_pipe_raises_at_once(channel: str, method: str) -> None:
-    result = run("pass-via-queue", "--start-method", method, "--channel", channel, "--wait", "0.3")
+def test_value_on_a_simple_queue_or_pipe_raises_at_once(channel: str, start_method: str) -> None:
+    result = run("pass-via-queue", "--start-method", start_method, "--channel", channel, "--wait", "0.3")
     sent = result.first("send-result", "parent")
     assert sent["raised"] is True and sent["exception"] == "RuntimeError"
     assert "through inheritance" in sent["message"]
@@ -123,22 +117,20 @@ def test_value_on_a_simple_queue_or_pipe_raises_at_once(channel: str, method: st
     assert result.holds("put-raises") is True
 
 
-@pytest.mark.parametrize("method", START_METHODS)
-def test_value_as_a_process_argument_arrives(method: str) -> None:
-    result = run("pass-via-queue", "--start-method", method, "--channel", "process-arg")
+def test_value_as_a_process_argument_arrives(start_method: str) -> None:
+    result = run("pass-via-queue", "--start-method", start_method, "--channel", "process-arg")
     got = result.first("receiver-result", "child")
     assert got["received"] is True and got["value"] == 1 and got["type"] == "c_uint"
     assert result.holds("receiver-gets-object") is True
     assert result.holds("put-raises") is False
 
 
-@pytest.mark.parametrize("method", START_METHODS)
-def test_small_int_id(method: str) -> None:
-    result = run("small-int-id", "--start-method", method)
+def test_small_int_id(start_method: str) -> None:
+    result = run("small-int-id", "--start-method", start_method)
     parent, child = result.first("parent-id", "parent"), result.first("child-id", "child")
     assert parent["value"] == child["value"] == 1
     same = parent["id"] == child["id"]
-    if method == "fork":
+    if start_method == "fork":
         assert same, "a forked child has the parent's memory layout"
     assert result.holds("same-id") is same
     assert result.findings()["same-id"]["lesson"] is True
