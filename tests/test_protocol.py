@@ -256,16 +256,12 @@ def test_a_long_output_is_trimmed_and_still_decodes() -> None:
     assert len(out.encode()) < MAX_EVENT
 
 
-@pytest.mark.xfail(strict=True, reason="encode() trims text to 1000 characters, not bytes: 1000 "
-                   "four-byte characters alone are 4000 bytes (protocol.py)")
 def test_a_long_output_of_wide_characters_is_trimmed_under_the_limit() -> None:
     out = Output(2.0, CHILD, "child", "😀" * 3000, {"stream": "stdout"})
     assert len(out.encode()) < MAX_EVENT
     assert isinstance(decode(out.encode()), Output)
 
 
-@pytest.mark.xfail(strict=True, reason="encode() trims text and data but not a finding's claim "
-                   "and evidence (protocol.py)")
 def test_a_finding_with_long_evidence_is_trimmed_under_the_limit() -> None:
     finding = FindingEvent(3.0, RUNNER, "runner", "f", id="long", claim="c" * 2000, holds=True,
                            lesson=None, evidence="e" * 5000)

@@ -239,20 +239,38 @@ def _dump(wire: dict[str, Any]) -> bytes:
 
 
 def _trim(value: Any, limit: int) -> Any:
-    return value[:limit] + " …" if isinstance(value, str) and len(value) > limit else value
+    """A string cut to at most `limit` bytes of UTF-8 (never inside a character), marked."""
+    if not isinstance(value, str) or len(value.encode()) <= limit:
+        return value
+    return value.encode()[:limit].decode(errors="ignore") + " …"
+
+
+# how hard each field is trimmed, in bytes, when a line is too long: milder first
+_LEVELS = (
+    {"text": 1000, "claim": 300, "evidence": 1500, "role": 64, "data": 300},
+    {"text": 400, "claim": 200, "evidence": 800, "role": 64, "data": 60},
+    {"text": 200, "claim": 100, "evidence": 300, "role": 32, "data": None},  # data: what only
+)
 
 
 def encode(wire: dict[str, Any]) -> bytes:
     """One JSON line under MAX_EVENT bytes: long texts are trimmed, never split."""
     line = _dump(wire)
-    if len(line) > MAX_EVENT:
-        data = wire.get("data") or {}
-        wire = dict(wire, text=_trim(wire.get("text", ""), 1000), truncated=True,
-                    data={k: _trim(v, 300) for k, v in data.items()})
-        line = _dump(wire)
-        if len(line) > MAX_EVENT:
-            wire["data"] = {"what": data.get("what")} if "what" in data else {}
-            line = _dump(wire)
+    if len(line) <= MAX_EVENT:
+        return line + b"\n"
+    data = wire.get("data") or {}
+    for level in _LEVELS:
+        trimmed = {k: _trim(v, level[k]) if k in level and k != "data" else v
+                   for k, v in wire.items()}
+        limit = level["data"]
+        if limit is None:
+            trimmed["data"] = {"what": _trim(data["what"], 100)} if "what" in data else {}
+        else:
+            trimmed["data"] = {_trim(str(k), 60): _trim(v, limit) for k, v in data.items()}
+        trimmed["truncated"] = True
+        line = _dump(trimmed)
+        if len(line) <= MAX_EVENT:
+            break
     return line + b"\n"
 
 
