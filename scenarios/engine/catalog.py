@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from scenarios.engine.state import RunState
 
 PACKAGE = "scenarios"
+DEFAULT = "shared-value"  # the scenario a front end shows first
 FOLDER = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # scenarios/
 LESSONS = os.path.join(FOLDER, "lessons")
 
