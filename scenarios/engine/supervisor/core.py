@@ -1,0 +1,108 @@
+"""What every part of the supervisor shares: the run's settings, its one model (a RunState),
+the processes it knows, the run's clock, and the one writer of the merged event stream.
+
+`Supervisor` (in `__init__`) is a `Core`; its parts (streams, control, reaping, stacks,
+helpers) are handed the supervisor and read and write the run through this class only.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import socket
+import time
+from types import ModuleType
+from typing import Any
+
+from scenarios.engine import catalog
+from scenarios.engine.knobs import Config
+from scenarios.engine.protocol import Checkpoint, Event, Output
+from scenarios.engine.state import RunState
+
+
+class Core:
+    """One run as the supervisor's parts see it."""
+
+    sel: selectors.BaseSelector  # made in Supervisor.supervise(), after the fork
+
+    def __init__(self, cfg: Config, out_fd: int, module: ModuleType | None) -> None:
+        self.cfg = cfg
+        self.out_fd = out_fd
+        self.t0 = time.monotonic()
+        self.module = catalog.Module(module) if module else catalog.load(self.cfg.scenario)
+        self.state = RunState()  # the one model of this run; findings() reads it
+        self.roles: dict[int, str] = {}  # every process we know of, named before its first event
+        self.talking: set[int] = set()  # processes that installed the probe (can give a stack)
+        self.stop_reason: str | None = None
+        self.parent_pid = 0
+        self.parent_status: int | None = None
+        self.out_broken = False
+        # the run's clock: a pause for a step moves the deadline on by the time it took
+        self.deadline = self.t0 + self.cfg.timeout
+        self.paused_since: float | None = None
+        # which processes are held is the RunState's to say; the supervisor adds only what
+        # the events cannot tell: whom it can still answer, and whom a step already let go
+        self.answer_to: dict[int, socket.socket] = {}  # pid -> its events socket, while open
+        self.let_go: set[int] = set()  # held processes a step released, until they speak again
+
+    # -- writing events ---------------------------------------------------------------------
+
+    def now(self) -> float:
+        return round(time.monotonic() - self.t0, 6)
+
+    def write(self, line: bytes) -> None:
+        if self.out_broken:
+            return
+        try:
+            view = memoryview(line)
+            while view:
+                view = view[os.write(self.out_fd, view) :]
+        except BrokenPipeError:  # whoever read us is gone: stop the run
+            self.out_broken = True
+            self.stop_reason = self.stop_reason or "the reader of the events went away"
+
+    def emit(self, cls: type[Event], text: str, *, pid: int | None = None, role: str = "runner",
+             data: dict[str, Any] | None = None, **fields: Any) -> None:
+        """Write one event of the runner's own (or one it reports for a process: pid, role);
+        `fields` are the kind's own top-level fields (a finding's, run-end's status)."""
+        self.send(cls(self.now(), pid or os.getpid(), role, text, data, **fields))
+
+    def send(self, event: Event) -> None:
+        """Fold one event of the runner's own into the run's state and write it."""
+        self.take(event)
+        self.write(event.encode())
+
+    def take(self, event: Event) -> None:
+        """Fold one event, the runner's or a process's, into the run's state."""
+        self.state.apply(event)
+        self.roles.setdefault(event.pid, event.role)
+        if not isinstance(event, Output):  # it said something else: it went on (RunState's rule)
+            self.let_go.discard(event.pid)
+        if self.paused_since is not None or (isinstance(event, Checkpoint) and event.hold):
+            self.update_pause()
+
+    def exited(self, pid: int) -> bool:
+        proc = self.state.processes.get(pid)
+        return proc is not None and proc.ended
+
+    # -- the clock --------------------------------------------------------------------------
+
+    def waiting(self) -> list[int]:
+        """The processes held at a checkpoint (as the RunState says) that no step has let go
+        yet and that can still hear one (their events connection is open)."""
+        return [pid for pid in self.state.held if pid in self.answer_to and pid not in self.let_go]
+
+    def update_pause(self) -> None:
+        """The run is paused while a process waits for a step; when none waits any more, the
+        deadline moves on by the time the pause took."""
+        if self.waiting():
+            if self.paused_since is None:
+                self.paused_since = time.monotonic()
+        elif self.paused_since is not None:
+            self.deadline += time.monotonic() - self.paused_since
+            self.paused_since = None
+
+    def effective_deadline(self) -> float:
+        if self.paused_since is not None:  # a paused run is waiting for the user, not stuck
+            return max(self.deadline, time.monotonic() + 0.5)
+        return self.deadline

@@ -1,0 +1,114 @@
+"""The scenario's parent: the child the runner forks at start, which runs the scenario's
+parent() and ends the way a script ends; and the Linux process controls both sides use
+(the supervisor as subreaper, the parent's death signal)."""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import os
+import signal
+import sys
+import threading
+from typing import NoReturn
+
+from scenarios.engine import catalog, probe
+from scenarios.engine.knobs import Config
+from scenarios.engine.lab import Lab
+
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_PDEATHSIG = 1
+
+
+def format_exc() -> str:
+    import traceback  # only when something went wrong
+
+    return traceback.format_exc()
+
+
+def become_subreaper() -> bool:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+    except (OSError, AttributeError):
+        return False
+
+
+_runner_pid = os.getpid()
+
+
+def self_pid() -> int:
+    """The runner's pid, as the forked parent remembers it."""
+    return _runner_pid
+
+
+def set_parent_death_signal(sig: int) -> None:
+    """Linux: have the kernel send `sig` to this process when the runner dies."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def stop_parent(signum: int, frame: object) -> None:
+    """SIGTERM in the scenario's parent: end its children first, then unwind."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once is enough
+    import multiprocessing
+
+    for child in multiprocessing.active_children():
+        child.terminate()
+    raise SystemExit(128 + signum)
+
+
+def be_parent(cfg: Config, module: catalog.Module, link: probe.Link) -> NoReturn:
+    """The forked child: become the scenario's parent process. Never returns."""
+    code, stopped = 1, False
+    try:
+        for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGCHLD):
+            signal.signal(sig, signal.SIG_DFL)
+        signal.set_wakeup_fd(-1)
+        os.setpgid(0, 0)  # the run's own process group: one signal reaches all of it
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+        # stopped, or orphaned by a runner that died: end the children, then exit as a
+        # script does, so multiprocessing cleans up what it registered (no "leaked" warning)
+        signal.signal(signal.SIGTERM, stop_parent)
+        set_parent_death_signal(signal.SIGTERM)
+        if os.getppid() != self_pid():
+            raise SystemExit("the runner ended before the run began")
+        probe.install(link, "parent")
+        probe.process_started(os.getppid())
+        lab = Lab(cfg, link)
+        try:
+            module.parent(lab)
+            lab.finish()
+            code = 0
+        except SystemExit:
+            stopped = True
+            lab.finish()  # the children were told to end: report how they did
+        except Exception as exc:
+            probe.error(f"parent raised {type(exc).__name__}: {exc}",
+                        exception=type(exc).__name__, traceback=format_exc())
+        # what a script's normal exit does: join threads, then run atexit (multiprocessing's
+        # own clean-up joins queue feeder threads and finalizes shared objects)
+        shutdown = getattr(threading, "_shutdown", None)
+        if shutdown is not None:
+            shutdown()
+        atexit._run_exitfuncs()
+    except BaseException:  # a forked child must never return into the runner
+        try:
+            probe.error("the parent process failed", traceback=format_exc())
+        except Exception:
+            pass
+    finally:
+        for f in (sys.stdout, sys.stderr):
+            try:
+                f.flush()
+            except Exception:
+                pass
+        if stopped:  # end the way a stopped process ends: by the signal
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+        os._exit(code)

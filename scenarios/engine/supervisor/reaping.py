@@ -1,0 +1,126 @@
+"""How the run's processes end: reaping every one (the supervisor is their subreaper), the
+kill ladder on the way out, and what a run leaves behind (processes, /dev/shm entries)."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from scenarios.engine import procfs
+from scenarios.engine.lab import exit_text
+from scenarios.engine.protocol import Error, Output, ProcessExit
+from scenarios.engine.supervisor.helpers import helper_role
+
+if TYPE_CHECKING:
+    from scenarios.engine.supervisor.core import Core
+    from scenarios.engine.supervisor.helpers import Helpers
+    from scenarios.engine.supervisor.streams import Streams
+
+GRACE = 2.0  # seconds the run's processes get to end by themselves after the parent ends
+TERM_GRACE = 1.0  # seconds between SIGTERM and SIGKILL
+
+
+def has_children() -> bool:
+    try:
+        os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return False
+    return True
+
+
+class Reaper:
+    def __init__(self, sup: Core, streams: Streams, helpers: Helpers) -> None:
+        self.sup = sup
+        self.streams = streams
+        self.helpers = helpers
+
+    def reap(self) -> None:
+        """Collect every child that ended: the parent, and orphans handed to us as subreaper."""
+        sup = self.sup
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            code = os.waitstatus_to_exitcode(status)
+            self.streams.pump()  # what the process said before it ended comes before its end
+            if pid == sup.parent_pid:
+                sup.parent_status = code
+                self.helpers.scan(force=True)
+            if not sup.exited(pid):
+                role = sup.roles.get(pid, "unknown")
+                words, data = exit_text(code)
+                sup.emit(ProcessExit, f"{role} {words}", pid=pid, role=role,
+                         data={**data, "reported_by": os.getpid()})
+
+    def report_left_behind(self) -> None:
+        sup = self.sup
+        left = {p: sup.roles.get(p, "unknown") for p in procfs.group_members(sup.parent_pid)}
+        if left:
+            sup.emit(Error, f"{len(left)} process(es) still running {GRACE:g} s after the "
+                     f"parent ended: {', '.join(f'{r} {p}' for p, r in left.items())}; killing them",
+                     data={"left": [{"pid": p, "role": r} for p, r in left.items()]})
+
+    def kill_all(self) -> None:
+        """End every process of the run: the parent first (it ends its children and cleans up
+        what multiprocessing registered), then SIGTERM and SIGKILL to whatever is left."""
+        sup, streams = self.sup, self.streams
+        self.helpers.scan(force=True)
+        steps: tuple[tuple[Callable[[], None], float], ...] = (
+                 (lambda: os.kill(sup.parent_pid, signal.SIGTERM), TERM_GRACE),
+                 (lambda: os.killpg(sup.parent_pid, signal.SIGTERM), TERM_GRACE / 2),
+                 # the resource tracker ignores SIGTERM and, once everyone else is gone, removes
+                 # what they left in /dev/shm: give it that chance before the last resort
+                 (lambda: self.kill_all_but_tracker(signal.SIGKILL), 2.0),
+                 (lambda: os.killpg(sup.parent_pid, signal.SIGKILL), 2.0))
+        for send, grace in steps:
+            try:
+                send()
+            except OSError as e:
+                if e.errno != errno.ESRCH:
+                    raise
+            until = time.monotonic() + grace
+            while time.monotonic() < until:
+                self.reap()
+                if not has_children() and not procfs.group_members(sup.parent_pid):
+                    return
+                # drain sockets so nobody blocks writing, and so the last words are kept
+                for key, _ in sup.sel.select(0.02):
+                    if key.data == "conn" and key.fd in streams.conns:
+                        streams.read_conn(streams.conns[key.fd])
+
+    def kill_all_but_tracker(self, sig: int) -> None:
+        for pid, cmdline in procfs.group_members(self.sup.parent_pid).items():
+            if helper_role(cmdline) != "resource-tracker":
+                try:
+                    os.kill(pid, sig)
+                except OSError:
+                    pass
+
+
+# -- /dev/shm -------------------------------------------------------------------------------
+
+def shm_entries() -> set[str]:
+    try:
+        return {n for n in os.listdir("/dev/shm") if n.startswith(("sem.mp-", "psm_", "mp-"))}
+    except OSError:
+        return set()
+
+
+def check_shm(sup: Core, before: set[str]) -> None:
+    """Report what appeared in /dev/shm during the run and is still there.
+
+    Nothing is removed: another run on this machine may own it. multiprocessing's own
+    clean-up, or the resource tracker after a kill, removes what a run created."""
+    left = sorted(shm_entries() - before)
+    if left:  # an output of the runner's, not an error: another run may have made them
+        sup.emit(Output, f"{len(left)} entr{'y' if len(left) == 1 else 'ies'} appeared in "
+                 f"/dev/shm during the run and {'is' if len(left) == 1 else 'are'} still "
+                 f"there (this run's, or another's): {', '.join(left)}",
+                 data={"stream": "runner", "shm_left": left})
