@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 CHUNK = 3000  # output is sent in events of at most this many characters
 QUIET = 0.03  # seconds of silence that end a burst of output (a traceback is one event)
+STREAMS = ("events", "stdout", "stderr")
 
 
 def thread_of(text: str) -> str | None:
@@ -36,6 +37,24 @@ def thread_of(text: str) -> str | None:
     if "in _feed" in text and re.search(r'queues\.py", line \d+, in _feed', text):
         return "QueueFeederThread"
     return None
+
+
+def parse_hello(line: bytes) -> tuple[int, str, str]:
+    """The pid, role and stream a connection's first line names; ValueError says what is wrong."""
+    try:
+        hello = json.loads(line)
+    except ValueError:
+        raise ValueError("its first line is not JSON") from None
+    if not isinstance(hello, dict):
+        raise ValueError("its first line is not a JSON object")
+    pid, role, stream = hello.get("pid"), hello.get("role"), hello.get("stream")
+    if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
+        raise ValueError("its first line names no pid")
+    if not isinstance(role, str) or not role:
+        raise ValueError("its first line names no role")
+    if stream not in STREAMS:
+        raise ValueError(f"its first line names no stream ({', '.join(STREAMS)})")
+    return pid, role, stream
 
 
 class Conn:
@@ -89,8 +108,13 @@ class Streams:
             if b"\n" not in conn.buffer:
                 return
             line, conn.buffer = conn.buffer.split(b"\n", 1)
-            hello = json.loads(line)
-            conn.pid, conn.role, conn.stream = int(hello["pid"]), str(hello["role"]), hello["stream"]
+            try:
+                conn.pid, conn.role, conn.stream = parse_hello(line)
+            except ValueError as e:  # reported, never fatal: nothing it sends is read
+                self.sup.emit(Error, f"a connection was closed: {e}",
+                              data={"hello": line[:200].decode(errors="replace")})
+                self.close_conn(conn)
+                return
             self.sup.roles[conn.pid] = conn.role
             if conn.stream == "events":
                 self.sup.talking.add(conn.pid)
