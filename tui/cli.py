@@ -1,4 +1,9 @@
-"""`statelab`: the app with no subcommand; `list`, `run` and `source` headless."""
+"""`statelab`: the app with no subcommand; `list`, `run` and `source` headless.
+
+Every command line here is an argparse parser (scenarios.engine.argv): a scenario's knobs come
+from its spec, with their allowed values and defaults in the help; bad input is one line on
+stderr and exit status 2, and nothing is started.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +14,41 @@ from collections.abc import Sequence
 from typing import Any
 
 from scenarios.engine import catalog
-from scenarios.engine.knobs import ConfigError
+from scenarios.engine.argv import (
+    HelpShown,
+    Option,
+    Parser,
+    build_parser,
+    describe,
+    parse_scenario,
+    read,
+    tidy,
+)
+from scenarios.engine.knobs import ConfigError, Scenario
 
-DEFAULT_SCENARIO = "shared-value"  # what the app shows first
+DEFAULT_SCENARIO = catalog.DEFAULT  # what the app shows first
 
-USAGE = """usage: statelab [--scenario NAME] [--KNOB VALUE]... [--run] [--step]   open the app
-       statelab list                                               the scenarios and their knobs
-       statelab run SCENARIO [--KNOB VALUE]... [--json] [--step]   run one in this terminal
-       statelab source SCENARIO                                    the scenario's source"""
+USAGE = """statelab [--scenario NAME] [--KNOB VALUE]... [--run] [--step]
+       statelab list
+       statelab run SCENARIO [--KNOB VALUE]... [--json] [--step]
+       statelab source SCENARIO"""
+APP_USAGE = USAGE  # the app's parser is the program's top level: its usage names every command
+
+APP_DESCRIPTION = """\
+Opens the statelab app on a scenario (--scenario) with its knobs set as given. --run runs it at
+once; --step runs it paused at its first checkpoint (press s to step).
+
+subcommands:
+  list               the scenarios, their knobs with allowed values and defaults
+  run SCENARIO       run one in this terminal (statelab run SCENARIO --help: its knobs)
+  source SCENARIO    the scenario's source, a script that runs with python3"""
+
+RUN_OPTIONS = (Option("--json", "print the raw events as JSON lines"),
+               Option("--step", "pause every process at each checkpoint; Enter steps"))
+APP_OPTIONS = (Option("--scenario", f"the scenario to open (default: {DEFAULT_SCENARIO}); the "
+                                    "knobs above are this one's", "NAME"),
+               Option("--run", "run the scenario at once"),
+               Option("--step", "run it paused at its first checkpoint (press s to step)"))
 
 
 def fail(message: str) -> int:
@@ -24,39 +56,64 @@ def fail(message: str) -> int:
     return 2
 
 
-def cmd_list() -> int:
+def scenario_list() -> str:
+    """Every scenario, one line each (loads them all: for --help only)."""
+    specs = catalog.all_specs()
+    width = max((len(s.name) for s in specs), default=0) + 2
+    return "\n".join(["scenarios:", *(f"  {s.name:<{width}}{s.summary}" for s in specs)])
+
+
+def cmd_list(args: Sequence[str] = ()) -> int:
+    parser = Parser(prog="statelab list", usage="statelab list",
+                    description="The scenarios, and each one's knobs with allowed values and defaults.")
+    try:
+        _, extras = parser.parse_known_args(list(args))
+    except HelpShown:
+        return 0
+    except ConfigError as e:
+        return fail(tidy(str(e), args))
+    if extras:
+        return fail("list takes no arguments")
     for spec in catalog.all_specs():
-        knobs = " ".join(k.flag for k in spec.knobs().values())
         mark = "lesson" if spec.from_lesson else "beyond"
         print(f"{spec.name:<15} {mark:<7} {spec.summary}")
-        print(f"{'':<23} knobs: {knobs}")
+        for knob in spec.knobs().values():
+            print(f"{'':<24}{describe(spec, knob)}")
     return 0
 
 
-def cmd_source(args: list[str]) -> int:
-
-    if len(args) != 1:
+def cmd_source(args: Sequence[str]) -> int:
+    parser = Parser(prog="statelab source", usage="statelab source SCENARIO",
+                    description="Prints the scenario's module: a script that runs it with python3.")
+    parser.add_argument("scenario", nargs="?", metavar="SCENARIO", help="a name from statelab list")
+    try:
+        namespace, extras = parser.parse_known_args(list(args))
+    except HelpShown:
+        return 0
+    except ConfigError as e:
+        return fail(tidy(str(e), args))
+    if namespace.scenario is None or extras:
         return fail(f"source takes one scenario name; choose one of {', '.join(catalog.names())}")
     try:
-        module = catalog.load(args[0])
+        module = catalog.load(namespace.scenario)
     except ConfigError as e:
-        return fail(str(e))
+        return fail(tidy(str(e), args))
     sys.stdout.write(module.source())
     return 0
 
 
-def cmd_run(args: list[str]) -> int:
+def cmd_run(args: Sequence[str]) -> int:
     from rich.console import Console
 
-    from scenarios.engine.argv import parse_argv
     from tui.timeline import Colours, line, print_findings
 
-    as_json = "--json" in args
-    args = [a for a in args if a != "--json"]
     try:
-        cfg, _ = parse_argv(args)  # refuse bad input before anything starts
+        cfg, flags = parse_scenario(args, "statelab run", RUN_OPTIONS)  # before anything starts
+    except HelpShown:
+        return 0
     except ConfigError as e:
         return fail(str(e))
+    as_json = bool(flags["json"])
     argv = [sys.executable, "-m", "scenarios", *cfg.to_argv()]
     # stdin stays the terminal, so in step mode Enter steps; Ctrl-C reaches the runner too
     runner = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -92,88 +149,81 @@ def cmd_run(args: list[str]) -> int:
     return code
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if args and args[0] in ("-h", "--help", "help"):
-        print(USAGE)
-        return 0
-    if args and args[0] == "list":
-        return cmd_list() if len(args) == 1 else fail("list takes no arguments")
-    if args and args[0] == "source":
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["help"]:  # `statelab help`, `statelab help run race`: the same as --help
+        args = [*args[1:], "--help"]
+    command = args[0] if args else None
+    if command == "list":
+        return cmd_list(args[1:])
+    if command == "source":
         return cmd_source(args[1:])
-    if args and args[0] == "run":
+    if command == "run":
         return cmd_run(args[1:])
     return app_main(args)
 
 
-APP_USAGE = """\
-usage: statelab [--scenario NAME] [--typecode C] [--lock MODE] [--start-method M] [--value V]
-                [other knobs of the scenario] [--timeout S] [--run] [--step]
-
-Opens the statelab app. --run runs the scenario at once; --step runs it paused at its
-first checkpoint (press s to step). `statelab list` shows the scenarios and their knobs.
-"""
-
-
-# -- command line ---------------------------------------------------------------------------
+# -- the app's command line ---------------------------------------------------------------------
 
 
 class UsageError(Exception):
     pass
 
 
+def app_parser(spec: Scenario) -> Parser:
+    """`statelab [--scenario NAME] [--KNOB VALUE]... [--run] [--step]`, with that scenario's knobs;
+    its help is the program's: it names the subcommands too."""
+    return build_parser(spec, "statelab", APP_OPTIONS, usage=USAGE, description=APP_DESCRIPTION,
+                        knobs_title=f"knobs of {spec.name} (statelab --scenario NAME --help: "
+                                    "another's)",
+                        more=scenario_list)
+
+
+def _chosen(args: Sequence[str]) -> str | None:
+    """The value of the first --scenario, looked for before the parser (which depends on it) is
+    built; a missing value is left for the parser to refuse."""
+    for i, arg in enumerate(args):
+        if arg.startswith("--scenario="):
+            return arg.partition("=")[2]
+        if arg == "--scenario":
+            following = args[i + 1] if i + 1 < len(args) else None
+            return None if following is None or following.startswith("--") else following
+    return None
+
+
 def parse_args(argv: Sequence[str]) -> tuple[str | None, dict[str, str], bool, bool]:
-    """(scenario, knob options as text, run, step); UsageError with one line on bad input."""
+    """(scenario, knob options as text, run, step); UsageError with one line on bad input,
+    HelpShown after printing the help."""
     args = list(argv)
-    scenario: str | None = None
-    options: dict[str, str] = {}
-    run = step = False
-    while args:
-        arg = args.pop(0)
-        if arg in ("--run", "--step"):
-            run = run or arg == "--run"
-            step = step or arg == "--step"
-            continue
-        if not arg.startswith("--") or arg == "--":
-            raise UsageError(f"unexpected argument {arg!r}; options look like --name VALUE")
-        name, eq, inline = arg[2:].partition("=")
-        name = name.replace("-", "_")
-        if eq:
-            text = inline
-        elif args and not (args[0].startswith("--") and args[0][2:3].isalpha()):
-            text = args.pop(0)
-        else:
-            raise UsageError(f"{arg} needs a value")
-        if name == "scenario":
-            scenario = text
-        elif name in options:
-            raise UsageError(f"{arg} is given twice")
-        else:
-            options[name] = text
+    try:
+        return _parse_app(args)
+    except ConfigError as e:
+        raise UsageError(tidy(str(e), args)) from None
+
+
+def _parse_app(args: list[str]) -> tuple[str | None, dict[str, str], bool, bool]:
+    scenario = _chosen(args)
     name = scenario or DEFAULT_SCENARIO
     if name not in catalog.names():
-        raise UsageError(f"unknown scenario {name!r}; choose one of {', '.join(catalog.names())}")
+        raise ConfigError(f"unknown scenario {name!r}; choose one of {', '.join(catalog.names())}")
     try:
-        catalog.load(name)
-    except ConfigError as e:
-        raise UsageError(str(e)) from None
+        spec = catalog.get(name)
+    except (ConfigError, HelpShown):
+        raise
     except Exception as e:
-        raise UsageError(
-            f"scenario {name!r} cannot be loaded yet ({type(e).__name__}: {e})") from None
-    try:
-        catalog.configure(name, options, step=step)
-    except ConfigError as e:
-        raise UsageError(str(e)) from None
-    return scenario, options, run, step
+        raise ConfigError(f"scenario {name!r} cannot be loaded yet ({type(e).__name__}: {e})") from None
+    options, flags = read(spec, app_parser(spec), args)
+    step = bool(flags["step"])
+    catalog.configure(name, options, step=step)
+    return scenario, options, bool(flags["run"]), step
 
 
-def app_main(argv: list[str]) -> int:
+def app_main(argv: Sequence[str]) -> int:
     """`statelab [--scenario NAME] [knobs] [--run] [--step]`: open the app. Exit 2 on bad input."""
-    if any(a in ("-h", "--help") for a in argv):
-        print(APP_USAGE, end="")
-        return 0
     try:
         scenario, options, run, step = parse_args(argv)
+    except HelpShown:
+        return 0
     except UsageError as e:
         print(f"statelab: {e}", file=sys.stderr)
         return 2
@@ -185,5 +235,3 @@ def app_main(argv: list[str]) -> int:
     finally:
         app.kill_run_now()
     return int(result or 0)
-
-
