@@ -245,11 +245,12 @@ def _trim(value: Any, limit: int) -> Any:
     return value.encode()[:limit].decode(errors="ignore") + " …"
 
 
-# how hard each field is trimmed, in bytes, when a line is too long: milder first
-_LEVELS = (
-    {"text": 1000, "claim": 300, "evidence": 1500, "role": 64, "data": 300},
-    {"text": 400, "claim": 200, "evidence": 800, "role": 64, "data": 60},
-    {"text": 200, "claim": 100, "evidence": 300, "role": 32, "data": None},  # data: what only
+# how hard each field is trimmed, in bytes, when a line is too long: milder first; then how
+# long each value of data may stay (None: data keeps only its `what`)
+_LEVELS: tuple[tuple[dict[str, int], int | None], ...] = (
+    ({"text": 1000, "claim": 300, "evidence": 1500, "role": 64}, 300),
+    ({"text": 400, "claim": 200, "evidence": 800, "role": 64}, 60),
+    ({"text": 200, "claim": 100, "evidence": 300, "role": 32}, None),
 )
 
 
@@ -259,10 +260,8 @@ def encode(wire: dict[str, Any]) -> bytes:
     if len(line) <= MAX_EVENT:
         return line + b"\n"
     data = wire.get("data") or {}
-    for level in _LEVELS:
-        trimmed = {k: _trim(v, level[k]) if k in level and k != "data" else v
-                   for k, v in wire.items()}
-        limit = level["data"]
+    for fields, limit in _LEVELS:
+        trimmed = {k: _trim(v, fields[k]) if k in fields else v for k, v in wire.items()}
         if limit is None:
             trimmed["data"] = {"what": _trim(data["what"], 100)} if "what" in data else {}
         else:
