@@ -30,28 +30,29 @@ async def app() -> AsyncIterator[StatelabApp]:
 
 
 def log_text(app: StatelabApp) -> str:
-    return app.log_view.plain()
+    return app.lab.log_view.plain()
 
 
 def ended(app: StatelabApp) -> bool:
-    return any(e.get("kind") == "run-end" for e in app.events)
+    return app.lab.state.ended
 
 
 def held(app: StatelabApp) -> bool:
-    return bool(app.held)
+    return bool(app.lab.state.held)
 
 
 async def test_choose_scenario_and_change_knobs(app: StatelabApp) -> None:
     async with opened(app, SIZE) as pilot:
-        form = app.settings
+        lab = app.lab
+        form = lab.settings
         scenarios = app.query_one(ScenarioList)
-        assert app.scenario == "shared-value"
+        assert lab.scenario == "shared-value"
         assert "A shared Value" in str(form.query_one("#summary", Static).render())
 
         # the arrow keys move through the list; the settings follow
         await pilot.press("down")
-        await until(pilot, lambda: app.scenario != "shared-value", what="another scenario")
-        other = app.scenario
+        await until(pilot, lambda: lab.scenario != "shared-value", what="another scenario")
+        other = lab.scenario
         assert other is not None
         spec = catalog.get(other)
         assert spec.title in str(form.query_one("#summary", Static).render())
@@ -61,7 +62,7 @@ async def test_choose_scenario_and_change_knobs(app: StatelabApp) -> None:
 
         scenarios.focus()
         await pilot.press("up")
-        await until(pilot, lambda: app.scenario == "shared-value", what="shared-value again")
+        await until(pilot, lambda: lab.scenario == "shared-value", what="shared-value again")
         assert not form.query_one("#knob-value").disabled
 
         # a bad value is marked at the input with what is allowed, and Run is refused
@@ -76,7 +77,7 @@ async def test_choose_scenario_and_change_knobs(app: StatelabApp) -> None:
         await pilot.press("escape", "r")
         await pilot.pause()
         assert app.client is None
-        assert any("Run refused" in n.message for n in app._notifications)
+        assert "run refused: --value" in lab.header.status
 
         # fixed: the mark goes, Run is allowed, the Code tab shows the chosen knobs
         value = form.query_one("#knob-value", Input)
@@ -95,20 +96,20 @@ async def test_choose_scenario_and_change_knobs(app: StatelabApp) -> None:
 async def test_run_to_the_end_shows_findings(app: StatelabApp) -> None:
     async with opened(app, SIZE) as pilot:
         await pilot.press("r")
-        await until(pilot, lambda: ended(app) and app.findings.status is not None,
+        await until(pilot, lambda: ended(app) and "run ended" in app.lab.findings.plain(),
                     what="the run to end")
         await until(pilot, lambda: app.client is not None and not app.client.running)
-        findings = app.findings.plain()
+        findings = app.lab.findings.plain()
         assert "The child sees the parent's change to the Value" in findings
-        assert "✔ holds" in findings
+        assert "✓ The child sees" in findings and "holds in this run" in findings
         log = log_text(app)
         assert "parent changed the Value to 3" in log
         assert "the child reads 3" in log
-        states = {row.role: row.cells.get("state") for row in app.table.rows_by_pid.values()}
+        states = {row.role: row.cells.get("state") for row in app.lab.table.rows_by_pid.values()}
         assert states["parent"] == "exit 0" and states["child"] == "exit 0"
-        assert "ended" in app.header.status or ": ok" in app.header.status or "error" in (
-            app.header.status)
-        assert not wait_gone(run_pids(app.events))
+        status = app.lab.header.status
+        assert "ended" in status or ": ok" in status or "error" in status
+        assert not wait_gone(run_pids(app.lab.state.events))
 
 
 async def test_step_through_a_run(app: StatelabApp) -> None:
@@ -118,8 +119,8 @@ async def test_step_through_a_run(app: StatelabApp) -> None:
         log = log_text(app)
         assert "before-change" in log and "held: press s to step" in log
         assert "parent changed the Value" not in log
-        assert "PAUSED at before-change" in app.header.status
-        parent = next(r for r in app.table.rows_by_pid.values() if r.role == "parent")
+        assert "PAUSED at before-change" in app.lab.header.status
+        parent = next(r for r in app.lab.table.rows_by_pid.values() if r.role == "parent")
         assert parent.cells["state"] == "held"
 
         await pilot.press("s")
@@ -128,22 +129,21 @@ async def test_step_through_a_run(app: StatelabApp) -> None:
         await until(pilot, lambda: ended(app), what="the run to end")
         log = log_text(app)
         assert log.index("before-change") < log.index("parent changed the Value to 3")
-        assert not wait_gone(run_pids(app.events))
+        assert not wait_gone(run_pids(app.lab.state.events))
 
 
 async def test_stop_a_paused_run(app: StatelabApp) -> None:
     async with opened(app, SIZE) as pilot:
         await pilot.press("s")
         await until(pilot, lambda: held(app), what="the checkpoint")
-        pids = run_pids(app.events)
+        pids = run_pids(app.lab.state.events)
         assert len(pids) >= 3  # runner, parent, child
         await pilot.press("x")
         await until(pilot, lambda: ended(app), what="the stopped run to end")
-        end = next(e for e in app.events if e["kind"] == "run-end")
-        assert end["status"] == "stopped"
-        assert "stopped" in app.header.status
+        assert app.lab.state.status == "stopped"
+        assert "stopped" in app.lab.header.status
         assert "run stopped" in log_text(app)
-        assert not wait_gone(pids | run_pids(app.events))
+        assert not wait_gone(pids | run_pids(app.lab.state.events))
 
 
 async def test_export_never_overwrites(app: StatelabApp, tmp_path: Path,
@@ -158,25 +158,25 @@ async def test_export_never_overwrites(app: StatelabApp, tmp_path: Path,
         first_md = tmp_path / "statelab-shared-value-1.md"
         first_jsonl = tmp_path / "statelab-shared-value-1.jsonl"
         await until(pilot, lambda: first_md.exists() and first_jsonl.exists())
-        assert "statelab-shared-value-1.md" in app.header.status
+        assert "statelab-shared-value-1.md" in app.lab.header.status
         before = first_md.read_text()
         assert "## Findings" in before and "The child sees the parent's change" in before
-        assert len(first_jsonl.read_text().splitlines()) == len(app.events)
+        assert len(first_jsonl.read_text().splitlines()) == len(app.lab.state.events)
 
         await pilot.press("e")
         second = tmp_path / "statelab-shared-value-2.md"
         await until(pilot, lambda: second.exists())
         assert first_md.read_text() == before
-        assert "statelab-shared-value-2.md" in app.header.status
+        assert "statelab-shared-value-2.md" in app.lab.header.status
         assert (tmp_path / "statelab-shared-value-2.jsonl").exists()
-        assert not wait_gone(run_pids(app.events))
+        assert not wait_gone(run_pids(app.lab.state.events))
 
 
 async def test_quit_stops_the_run(app: StatelabApp) -> None:
     async with opened(app, SIZE) as pilot:
         await pilot.press("s")
         await until(pilot, lambda: held(app), what="the checkpoint")
-        pids = run_pids(app.events)
+        pids = run_pids(app.lab.state.events)
         await pilot.press("q")
         await until(pilot, lambda: app.return_code is not None, what="the app to exit")
     assert app.return_code == 0
@@ -203,8 +203,8 @@ async def test_command_palette_lists_the_scenarios(app: StatelabApp) -> None:
         await pilot.pause(0.3)
         await pilot.press("enter")
         if "race" in app.modules:
-            await until(pilot, lambda: app.scenario == "race", what="race to be chosen")
-            assert "race" in str(app.settings.query_one("#summary", Static).render()).lower()
+            await until(pilot, lambda: app.lab.scenario == "race", what="race to be chosen")
+            assert "race" in str(app.lab.settings.query_one("#summary", Static).render()).lower()
 
 
 async def test_knobs_from_the_command_line_reach_the_run() -> None:
@@ -212,16 +212,16 @@ async def test_knobs_from_the_command_line_reach_the_run() -> None:
                       run=True)
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: ended(app), what="the run to end", timeout=30)
-        options = app.settings.options()
+        options = app.lab.settings.options()
         assert options["processes"] == "3" and options["iterations"] == "2000"
-        roles = {row.role for row in app.table.rows_by_pid.values()}
+        roles = {row.role for row in app.lab.table.rows_by_pid.values()}
         assert {"parent", "child", "child-2", "child-3"} <= roles
         assert "child-4" not in roles
-        result = next(e for e in app.events if e["kind"] == "observe"
-                      and e["data"]["what"] == "result")
-        assert result["data"]["expected"] == 3 * 2000
+        result = app.lab.state.first("result")
+        assert result is not None and result["expected"] == 3 * 2000
+        await until(pilot, lambda: not app.running, what="the runner to exit")
         assert app.query_one("#sidebar").display, "the end of the run brings the sidebar back"
-        assert not wait_gone(run_pids(app.events))
+        assert not wait_gone(run_pids(app.lab.state.events))
 
 
 async def test_a_run_takes_the_sidebar_width_below_100_columns() -> None:
@@ -232,7 +232,7 @@ async def test_a_run_takes_the_sidebar_width_below_100_columns() -> None:
         await pilot.press("x")
         await until(pilot, lambda: ended(app), what="the run to end")
         await until(pilot, lambda: app.query_one("#sidebar").display, what="the sidebar back")
-        assert not wait_gone(run_pids(app.events))
+        assert not wait_gone(run_pids(app.lab.state.events))
 
 
 def test_sampling_slows_down_only_for_many_processes() -> None:
@@ -249,12 +249,12 @@ async def test_memory_a_process_reports_shows_in_the_table() -> None:
     app = StatelabApp("copy-on-write", {"size": "16", "start_method": "fork"}, run=True)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: ended(app), what="the run to end", timeout=30)
-        after = next(e for e in app.events if e["kind"] == "observe"
-                     and e["data"]["what"] == "child-after")
-        child = app.table.rows_by_pid[after["pid"]]
-        reported = [e["data"]["uss"] for e in app.events if e["kind"] == "observe"
-                    and e["pid"] == after["pid"] and "uss" in e["data"]]
+        state = app.lab.state
+        after = next(e for e in state.of_kind("observe") if e.data["what"] == "child-after")
+        child = app.lab.table.rows_by_pid[after.pid]
+        reported = [e.data["uss"] for e in state.of_kind("observe")
+                    if e.pid == after.pid and "uss" in e.data]
         assert set(reported) <= set(child.history)
-        assert child.cells["uss"] == size(after["data"]["uss"])
+        assert child.cells["uss"] == size(after.data["uss"])
         assert child.cells["spark"].strip(), "the trend shows the reported readings"
-        assert not wait_gone(run_pids(app.events))
+        assert not wait_gone(run_pids(app.lab.state.events))

@@ -17,11 +17,11 @@ from textual.pilot import Pilot
 from textual.widgets import TabbedContent
 
 from scenarios.engine import catalog
+from scenarios.engine.protocol import Checkpoint, Event, ProcessExit, ProcessStart, RunStart
 from tests.test_app_support import DATA, recorded, until
 from tui.app import StatelabApp
 from tui.messages import ProcSample, RunEnded, RunEvents, Samples
 from tui.widgets.code_view import CodeView
-from tui.widgets.lesson_view import LessonView
 
 INTERPRETER = {"python": "3.11.7", "platform": "Linux x86_64", "default_start_method": "fork"}
 SIZES = [(80, 24), (120, 40)]
@@ -32,12 +32,12 @@ def make_app() -> StatelabApp:
     return StatelabApp("shared-value", interpreter=INTERPRETER, scenario_names=("shared-value",))
 
 
-def samples_for(events: list[dict[str, Any]], step: int) -> dict[int, ProcSample]:
+def samples_for(events: list[Event], step: int) -> dict[int, ProcSample]:
     """Fixed psutil figures for every process the events started (and the runner)."""
     found: dict[int, ProcSample] = {}
-    for n, e in enumerate(e for e in events if e["kind"] in ("run-start", "process-start")):
-        pid = int((e.get("data") or {}).get("runner", e["pid"]))
-        ppid = (e.get("data") or {}).get("ppid", 1000)
+    for n, e in enumerate(e for e in events if isinstance(e, (RunStart, ProcessStart))):
+        pid = e.pid
+        ppid = e.ppid if isinstance(e, ProcessStart) and e.ppid is not None else 1000
         uss = (2 + n) * MB + step * 256 * 1024 * (n % 2)
         found[pid] = ProcSample(pid, ppid, "sleeping", 12 * MB + uss, uss, uss + 3 * MB,
                                 0.0 if step else None, 1 + (n == 0), "")
@@ -48,33 +48,37 @@ async def ready(pilot: Pilot[Any]) -> None:
     """The settings, log and tabs are mounted just after the first frame: wait for them."""
     app = pilot.app
     assert isinstance(app, StatelabApp)
-    await until(pilot, app.complete.is_set, what="the whole screen")
+    await until(pilot, app.lab.complete.is_set, what="the whole screen")
 
 
-async def feed(pilot: Pilot[Any], name: str, *, upto: str | None = None) -> None:
+async def feed(pilot: Pilot[Any], name: str, *, upto: type[Event] | None = None) -> None:
     """Show a recorded run: events up to the first process exit, three sample passes, the rest."""
     app = pilot.app
     assert isinstance(app, StatelabApp)
     await ready(pilot)
+    lab = app.lab
     events = recorded(name)
     if upto is not None:
-        events = events[: next(i for i, e in enumerate(events) if e["kind"] == upto) + 1]
-    config = events[0]["data"]["config"]
+        events = events[: next(i for i, e in enumerate(events) if isinstance(e, upto)) + 1]
+    start = events[0]
+    assert isinstance(start, RunStart)
+    config = start.config
     cfg = catalog.configure("shared-value", {"start_method": config["start_method"],
-                                       "typecode": config["typecode"], "lock": config["lock"]},
-                      step=bool(config["step"]))
-    app.query_one(CodeView).show_source((DATA / "shared_value_source.txt").read_text())
-    await app.query_one(LessonView).show("shared-value", "pinned summary for the snapshot", "")
-    run_id = app.begin_run_view(cfg)
-    cut = next((i for i, e in enumerate(events) if e["kind"] == "process-exit"), len(events))
-    app.post_message(RunEvents(run_id, events[:cut]))
+                                             "typecode": config["typecode"],
+                                             "lock": config["lock"]},
+                            step=bool(config["step"]))
+    lab.code_view.show_source((DATA / "shared_value_source.txt").read_text())
+    await lab.lesson_view.show("shared-value", "pinned summary for the snapshot", "")
+    run_id = lab.begin_run(cfg)
+    cut = next((i for i, e in enumerate(events) if isinstance(e, ProcessExit)), len(events))
+    lab.post_message(RunEvents(run_id, events[:cut]))
     await pilot.pause()
     for step in range(3):
-        app.post_message(Samples(run_id, samples_for(events, step), frozenset()))
+        lab.post_message(Samples(run_id, samples_for(events, step), frozenset()))
         await pilot.pause()
     if events[cut:]:
-        app.post_message(RunEvents(run_id, events[cut:]))
-        app.post_message(RunEnded(run_id, 0, ""))
+        lab.post_message(RunEvents(run_id, events[cut:]))
+        lab.post_message(RunEnded(run_id, 0, ""))
     await pilot.pause()
     await pilot.pause()
 
@@ -101,7 +105,7 @@ def test_finished_run_findings(snap_compare: Any, size: tuple[int, int]) -> None
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_paused_run(snap_compare: Any, size: tuple[int, int]) -> None:
     async def before(pilot: Pilot[Any]) -> None:
-        await feed(pilot, "shared-value-step.jsonl", upto="checkpoint")
+        await feed(pilot, "shared-value-step.jsonl", upto=Checkpoint)
 
     assert snap_compare(make_app(), terminal_size=size, run_before=before)
 

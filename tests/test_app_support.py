@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
 
+from scenarios.engine.protocol import Event, decode
 from tests.runs import alive
 
 DATA = Path(__file__).parent / "data"
@@ -22,7 +22,7 @@ async def opened(app: Any, size: tuple[int, int]) -> AsyncIterator[Pilot[Any]]:
     """app.run_test, once the whole screen is built (settings, log and tabs mount after the
     first frame)."""
     async with app.run_test(size=size) as pilot:
-        await until(pilot, app.complete.is_set, what="the whole screen")
+        await until(pilot, lambda: app.lab.complete.is_set(), what="the whole screen")
         yield pilot
 
 
@@ -46,12 +46,13 @@ def wait_gone(pids: set[int], timeout: float = 2.0) -> list[int]:
         time.sleep(0.02)  # polling with a deadline, not a sleep standing in for a sync
 
 
-def run_pids(events: list[dict[str, Any]]) -> set[int]:
+def run_pids(events: Iterable[Event]) -> set[int]:
     """Every pid the events named: the runner and each process of the run."""
-    pids = {int(e["pid"]) for e in events if isinstance(e.get("pid"), int)}
+    pids = {e.pid for e in events}
     pids.discard(os.getpid())
     return pids
 
 
-def recorded(name: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (DATA / name).read_text().splitlines() if line.strip()]
+def recorded(name: str) -> list[Event]:
+    """A transcript of tests/data, decoded as every reader decodes it."""
+    return [decode(line) for line in (DATA / name).read_text().splitlines() if line.strip()]

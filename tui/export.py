@@ -1,29 +1,31 @@
 """Write a run's transcript into the current folder, never overwriting a file.
 
 `statelab-<scenario>-<n>.md` (for people) and `statelab-<scenario>-<n>.jsonl`
-(the events exactly as the engine wrote them), with the first n for which
-neither file exists.
+(the events in their wire form, one per line, so the transcript loads again
+with `protocol.decode`), with the first n for which neither file exists. Both
+are built from the run's `RunState`; each finding reads as `verdict()` says.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tui.messages import Event
+from scenarios.engine.state import RunState
 
 
 @dataclass
 class Transcript:
-    scenario: str
+    state: RunState
     argv: list[str]
-    events: list[Event]
     processes: list[dict[str, str]]  # the process table as shown, one dict per row
-    source: str = "the lesson"  # where the claims come from: "common belief" beyond the lesson
+    scenario: str = ""  # the file name's scenario: the state's, if it has one
+
+    @property
+    def name(self) -> str:
+        return self.state.scenario or self.scenario or "run"
 
 
 def _claim(folder: Path, scenario: str) -> tuple[Path, Path]:
@@ -52,47 +54,48 @@ def _cell(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def findings(state: RunState) -> list[str]:
+    """The findings section: one item per finding, in the verdict's words."""
+    lines: list[str] = []
+    for f, v in state.verdicts():
+        lines.append(f"- {v.mark} **{f.claim}**: {v.happened} in this run; {v.said}.  ")
+        lines.append(f"  Evidence: {f.evidence}")
+    return lines
+
+
 def markdown(t: Transcript) -> str:
-    start = next((e for e in t.events if e.get("kind") == "run-start"), None)
-    end = next((e for e in t.events if e.get("kind") == "run-end"), None)
-    info = ((start or {}).get("data") or {}).get("interpreter") or {}
-    lines = [f"# statelab transcript: {t.scenario}", ""]
+    state = t.state
+    info = state.interpreter
+    lines = [f"# statelab transcript: {t.name}", ""]
     lines.append(f"Command: `python -m scenarios {' '.join(t.argv)}`  ")
     if info:
         lines.append(f"Interpreter: Python {info.get('python')} on {info.get('platform')}, "
                      f"default start method {info.get('default_start_method')}  ")
-    lines.append(f"Status: {(end or {}).get('status', 'not ended')}")
+    lines.append(f"Status: {state.status if state.ended else 'not ended'}")
     lines += ["", "## Processes", "", "| role | pid | ppid | state | RSS | USS | PSS |",
               "|---|---|---|---|---|---|---|"]
     for row in t.processes:
         keys = ("role", "pid", "ppid", "state", "rss", "uss", "pss")
         lines.append("| " + " | ".join(_cell(row.get(k, "")) for k in keys) + " |")
     lines += ["", "## Events", "", "| t (s) | role | pid | kind | text |", "|---|---|---|---|---|"]
-    for e in t.events:
-        t_ = e.get("t")
-        stamp = f"{t_:.3f}" if isinstance(t_, (int, float)) else "?"
-        lines.append(f"| {stamp} | {_cell(e.get('role'))} | {e.get('pid')} | {e.get('kind')} | "
-                     f"{_cell(e.get('text', ''))} |")
-    findings = [e for e in t.events if e.get("kind") == "finding"]
-    if findings:
-        lines += ["", "## Findings", ""]
-        for f in findings:
-            holds = {True: "holds", False: "does not hold", None: "could not be checked"}[
-                f.get("holds")]
-            lesson = {True: "holds", False: "does not hold", None: "nothing"}[f.get("lesson")]
-            lines.append(f"- **{f.get('claim')}**: {holds} ({t.source} says: {lesson}).  ")
-            lines.append(f"  Evidence: {f.get('evidence')}")
+    for e in state.events:
+        lines.append(f"| {e.t:.3f} | {_cell(e.role)} | {e.pid} | {e.kind} | {_cell(e.text)} |")
+    if state.findings:
+        lines += ["", "## Findings", "",
+                  f"✓ agrees with {state.source}, ✗ differs from it, ? could not be checked, "
+                  f"• {state.source} says nothing about it.", ""]
+        lines += findings(state)
     return "\n".join(lines) + "\n"
 
 
-def jsonl(events: Iterable[Event]) -> str:
-    return "".join(json.dumps({k: v for k, v in e.items() if not k.startswith("_")}) + "\n"
-                   for e in events)
+def jsonl(state: RunState) -> str:
+    """The events in their wire form, one JSON line each (each under 4 KiB, as on the wire)."""
+    return "".join(e.encode().decode() for e in state.events)
 
 
 def export(t: Transcript, folder: Path | None = None) -> tuple[Path, Path]:
     """Write both files; return their paths."""
-    md, js = _claim(folder or Path.cwd(), t.scenario)
+    md, js = _claim(folder or Path.cwd(), t.name)
     md.write_text(markdown(t), encoding="utf-8")
-    js.write_text(jsonl(t.events), encoding="utf-8")
+    js.write_text(jsonl(t.state), encoding="utf-8")
     return md, js

@@ -1,22 +1,22 @@
-"""The messages that carry a run's events and process samples to the widgets.
+"""The messages that carry a run's events and process samples to the screen.
 
 The run client (an asyncio task) and the sampler (a thread worker) only post
-these; the app's handlers update the widgets. Tests feed recorded events and
-fixed samples through the same messages.
+these, to the lab screen; its handlers fold the events into the run's
+`RunState` and update the widgets. Tests feed recorded events and fixed
+samples through the same messages.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from textual.message import Message
 
-Event = dict[str, Any]
+from scenarios.engine.protocol import Event
 
 
 class RunEvents(Message):
-    """A batch of events of one run, in the order they were read."""
+    """A batch of typed events of one run, in the order they were read."""
 
     def __init__(self, run_id: int, events: list[Event]) -> None:
         super().__init__()
@@ -33,7 +33,8 @@ class RunEvents(Message):
 
 
 class RunEnded(Message):
-    """The runner process ended (after its last event was posted)."""
+    """The runner process ended (after its last event was posted). It bubbles from the screen
+    (which updates the view) to the app (which stops the sampler)."""
 
     def __init__(self, run_id: int, returncode: int | None, stderr: str) -> None:
         super().__init__()
@@ -72,3 +73,11 @@ class Samples(Message):
             message.gone = message.gone | self.gone
             return True
         return False
+
+
+class ScenarioChosen(Message):
+    """Someone (the command palette) chose a scenario by name."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import sys
@@ -20,7 +19,9 @@ from collections.abc import Callable
 from textual.message import Message
 
 from scenarios.engine.knobs import Config
-from tui.messages import Event, RunEnded, RunEvents
+from scenarios.engine.protocol import Event, ProcessStart, RunStart
+from tui.lines import LineReader
+from tui.messages import RunEnded, RunEvents
 
 CHUNK = 1 << 16
 
@@ -44,6 +45,7 @@ class RunClient:
         self.ended = asyncio.Event()
         self.returncode: int | None = None
         self._reader: asyncio.Task[None] | None = None
+        self._lines = LineReader(0)
 
     @property
     def argv(self) -> list[str]:
@@ -66,6 +68,7 @@ class RunClient:
             start_new_session=True,
         )
         self.pids.add(self.proc.pid)
+        self._lines = LineReader(self.proc.pid)
         self._reader = asyncio.create_task(self._read(), name=f"statelab-run-{self.run_id}")
 
     async def _read(self) -> None:
@@ -99,25 +102,18 @@ class RunClient:
     def _decode(self, lines: list[bytes]) -> list[Event]:
         events: list[Event] = []
         for line in lines:
-            if not line.strip():
-                continue
-            try:
-                event = json.loads(line)
-            except ValueError:
-                event = {"t": None, "pid": self.runner_pid, "role": "runner", "kind": "output",
-                         "text": line.decode(errors="replace"), "data": {"stream": "stdout"}}
-            if not isinstance(event, dict):
+            event = self._lines.read(line)
+            if event is None:
                 continue
             self._note(event)
             events.append(event)
         return events
 
     def _note(self, event: Event) -> None:
-        pid = event.get("pid")
-        if isinstance(pid, int) and event.get("kind") in ("process-start", "run-start"):
-            self.pids.add(pid)
-            if event.get("role") == "parent" and event.get("kind") == "process-start":
-                self.parent_pid = pid
+        if isinstance(event, (ProcessStart, RunStart)):
+            self.pids.add(event.pid)
+            if isinstance(event, ProcessStart) and event.role == "parent":
+                self.parent_pid = event.pid
 
     # -- control ----------------------------------------------------------------------------
 

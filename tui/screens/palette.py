@@ -1,33 +1,36 @@
 """The command palette's scenarios: type a name, jump to that scenario.
 
-Loaded when the palette first opens, so the app starts without textual.command.
+Loaded when the palette first opens.
+The provider imports neither the app nor the lab screen: it lists the
+scenarios of the screen it was opened on (or the catalog's) and posts
+`ScenarioChosen` to that screen.
 """
 
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import Protocol, runtime_checkable
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from scenarios.engine import catalog
 from scenarios.engine.knobs import Scenario
+from tui.messages import ScenarioChosen
 
-if TYPE_CHECKING:
-    from tui.app import StatelabApp
+
+@runtime_checkable
+class ListsScenarios(Protocol):
+    """A screen that shows a list of scenarios (the lab screen)."""
+
+    def scenario_specs(self) -> list[Scenario]: ...
 
 
 class ScenarioCommands(Provider):
     """The command palette lists the scenarios."""
 
-    def _lab(self) -> StatelabApp | None:
-        from tui.app import StatelabApp
-
-        app = self.app
-        return app if isinstance(app, StatelabApp) else None
-
     def _scenarios(self) -> list[Scenario]:
-        lab = self._lab()
-        return [m.spec for m in lab.modules.values()] if lab is not None else []
+        screen = self.screen
+        return screen.scenario_specs() if isinstance(screen, ListsScenarios) else catalog.all_specs()
 
     async def discover(self) -> Hits:
         for spec in self._scenarios():
@@ -44,6 +47,4 @@ class ScenarioCommands(Provider):
                           help=spec.summary)
 
     def _choose(self, name: str) -> None:
-        lab = self._lab()
-        if lab is not None:
-            lab.choose_scenario(name)
+        self.screen.post_message(ScenarioChosen(name))

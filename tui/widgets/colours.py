@@ -1,4 +1,4 @@
-"""One colour per process, shared by the process table and the observation log."""
+"""The app's colours: one per process (the process table and the log), one per verdict tone."""
 
 from __future__ import annotations
 
@@ -25,3 +25,8 @@ class Colours:
                 return HELPER
             self._by_pid[pid] = PALETTE[len(self._by_pid) % len(PALETTE)]
         return self._by_pid[pid]
+
+
+# how a finding reads, as a colour (the verdict's tone): agreement, never the outcome itself
+TONES = {"agrees": "bold green", "differs": "bold red", "unchecked": "bold yellow",
+         "unsaid": "dim"}

@@ -1,96 +1,105 @@
-"""The Findings tab: each claim, what happened in this run, and what the lesson says."""
+"""The Findings tab: each claim, what happened in this run, and what its source says.
+
+Drawn from the run's `RunState`: each finding reads as `verdict()` says (the
+same mark and words as `statelab run` and the export), its tone coloured as
+colours.TONES says. `plain()` is the text of the very lines drawn.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rich.console import Group, RenderableType
-from rich.padding import Padding
+from rich.table import Table
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from tui.messages import Event
+from scenarios.engine.state import RunState
+from tui.widgets.colours import TONES
 
 PLACEHOLDER = "No findings yet: run the scenario (r), or step through it (s)."
 
 
-def verdict(finding: Event) -> tuple[str, str]:
-    holds = finding.get("holds")
-    if holds is None:
-        return "? could not be checked", "bold yellow"
-    return ("✔ holds", "bold green") if holds else ("✘ does not hold", "bold red")
+def blocks(state: RunState) -> list[tuple[Text | None, list[Text]]]:
+    """The tab's blocks: a mark (or none) beside its lines, which wrap beside it."""
+    found: list[tuple[Text | None, list[Text]]] = []
+    if state.ended:
+        style = "bold green" if state.status == "ok" else "bold red"
+        head = [Text.assemble("run ended: ", (state.status, style))]
+        if not state.findings:
+            head.append(Text("This run reported no findings.", style="dim"))
+        found.append((None, head))
+    for finding, v in state.verdicts():
+        tone = TONES[v.tone]
+        found.append((Text(v.mark, style=tone), [
+            Text(finding.claim, style="bold"),
+            Text.assemble((v.happened, tone), " in this run; ", v.said),
+            Text.assemble(("evidence: ", "bold"), finding.evidence),
+            Text(f"id: {finding.id}", style="dim")]))
+    return found
 
 
-def agreement(finding: Event, source: str = "the lesson") -> tuple[str, str]:
-    """Does what happened agree with the source of the claim (the lesson, or common belief)?"""
-    holds, lesson = finding.get("holds"), finding.get("lesson")
-    if lesson is None:
-        return f"{source} says nothing about it", "dim"
-    said = "holds" if lesson else "does not hold"
-    if holds is None:
-        return f"{source} says it {said}", "dim"
-    if holds == lesson:
-        return f"agrees with {source} (it says it {said})", "green"
-    return f"DIFFERS from {source} (it says it {said})", "bold reverse yellow"
+def draw(mark: Text | None, lines: list[Text]) -> RenderableType:
+    if mark is None:
+        return Group(*lines)
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=1, no_wrap=True)
+    grid.add_column(ratio=1)
+    grid.add_row(mark, Group(*lines))
+    return grid
 
 
 class FindingsView(VerticalScroll):
-    """The findings of the last run, one block each."""
+    """The findings of the current run, one block each."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.findings: list[Event] = []
-        self.status: str | None = None
-        self.source = "the lesson"  # where the claims come from: "common belief" beyond it
+        self.state: RunState | None = None
+        self._shown: tuple[int, str | None] = (0, None)
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         yield Static(PLACEHOLDER, id="findings-body")
 
     def reset(self) -> None:
-        self.findings = []
-        self.status = None
+        self.state = None
+        self._shown = (0, None)
         self.query_one("#findings-body", Static).update(PLACEHOLDER)
 
-    def add(self, events: list[Event]) -> bool:
-        """Take the finding and run-end events; True if anything changed."""
-        changed = False
-        for event in events:
-            if event.get("kind") == "finding":
-                self.findings.append(event)
-                changed = True
-            elif event.get("kind") == "run-end":
-                self.status = str(event.get("status") or (event.get("data") or {}).get("status"))
-                changed = True
-        if changed:
-            self.query_one("#findings-body", Static).update(self.render_findings())
-        return changed
+    def show(self, state: RunState) -> bool:
+        """Draw the state's findings and end if they changed; True if they did."""
+        shown = (len(state.findings), state.status if state.ended else None)
+        if shown == self._shown and state is self.state:
+            return False
+        self.state = state
+        self._shown = shown
+        if shown == (0, None):
+            self.query_one("#findings-body", Static).update(PLACEHOLDER)
+            return False
+        self.query_one("#findings-body", Static).update(self.render_findings())
+        return True
 
     def render_findings(self) -> RenderableType:
+        if self.state is None:
+            return Text(PLACEHOLDER)
         parts: list[RenderableType] = []
-        if self.status is not None:
-            style = "bold green" if self.status == "ok" else "bold red"
-            parts.append(Text.assemble("run ended: ", (self.status, style)))
-        if not self.findings and self.status is not None:
-            parts.append(Text("This run reported no findings.", style="dim"))
-        for finding in self.findings:
-            word, style = verdict(finding)
-            agree, agree_style = agreement(finding, self.source)
-            parts.append(Text(""))
-            claim = str(finding.get("claim", ""))
-            parts.append(Text.assemble((word, style), "  ", (claim, "bold")))
-            details = Text.assemble((agree, agree_style), "\n", ("evidence: ", "bold"),
-                                    str(finding.get("evidence", "")), "\n",
-                                    (f"id: {finding.get('id', '')}", "dim"))
-            parts.append(Padding(details, (0, 0, 0, 2)))
+        for mark, lines in blocks(self.state):
+            if parts:
+                parts.append(Text(""))
+            parts.append(draw(mark, lines))
         return Group(*parts)
 
     def plain(self) -> str:
-        lines: list[str] = []
-        for finding in self.findings:
-            lines.append(f"{verdict(finding)[0]}  {finding.get('claim', '')}")
-            lines.append(f"  {agreement(finding, self.source)[0]}")
-            lines.append(f"  evidence: {finding.get('evidence', '')}")
-        if self.status is not None:
-            lines.insert(0, f"run ended: {self.status}")
-        return "\n".join(lines)
+        """The tab's text, unwrapped: a mark, a space and the first line of its block, the
+        other lines indented by two."""
+        if self.state is None:
+            return ""
+        text: list[str] = []
+        for mark, lines in blocks(self.state):
+            if text:
+                text.append("")
+            first, *rest = lines
+            text.append(f"{mark.plain} {first.plain}" if mark is not None else first.plain)
+            text += [("  " if mark is not None else "") + line.plain for line in rest]
+        return "\n".join(text)

@@ -3,7 +3,8 @@
 Scenario processes get a column each (as many as fit; the rest share an
 "others" column, prefixed with their role). The runner's events (run start,
 findings, run end) and helper processes' events span the whole width.
-`output` events (prints, tracebacks) and errors stand out.
+`output` events (prints, tracebacks) and errors stand out. Roles and which
+processes are helpers come from the run's `RunState`.
 """
 
 from __future__ import annotations
@@ -19,19 +20,22 @@ from textual.containers import Vertical
 from textual.events import Resize
 from textual.widgets import RichLog, Static
 
-from tui.messages import Event
+from scenarios.engine.protocol import (
+    Checkpoint,
+    Error,
+    Event,
+    FindingEvent,
+    Observe,
+    Output,
+    ProcessExit,
+    ProcessStart,
+    RunEnd,
+)
+from scenarios.engine.state import RunState
 from tui.widgets.colours import Colours
 
 TIME_WIDTH = 6
 MIN_COLUMN = 22
-HELPER_ROLES = ("resource-tracker", "forkserver", "manager")
-SHOWN = ("run-start", "process-start", "observe", "checkpoint", "output", "error",
-         "process-exit", "finding", "run-end")
-
-
-def when(event: Event) -> float:
-    t = event.get("t")
-    return float(t) if isinstance(t, (int, float)) else math.inf
 
 
 class ObservationLog(Vertical):
@@ -40,9 +44,8 @@ class ObservationLog(Vertical):
     def __init__(self, colours: Colours, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.colours = colours
-        self.events: list[Event] = []
-        self.roles: dict[int, str] = {}
-        self.helpers: set[int] = set()
+        self.state = RunState()
+        self.events: list[tuple[float, int, Event]] = []  # (t, order of arrival, event)
         self.columns: list[int] = []  # pids with a column of their own, in order of appearance
         self._order = 0
         self._last: tuple[float, int] = (-math.inf, 0)
@@ -66,9 +69,8 @@ class ObservationLog(Vertical):
             body.write(Text(text, style="italic"), width=self._width_now())
 
     def reset(self) -> None:
+        self.state = RunState()
         self.events.clear()
-        self.roles.clear()
-        self.helpers.clear()
         self.columns.clear()
         self._order = 0
         self._last = (-math.inf, 0)
@@ -79,36 +81,30 @@ class ObservationLog(Vertical):
 
     # -- adding events ---------------------------------------------------------------------
 
-    def add(self, events: list[Event]) -> None:
+    def add(self, events: list[Event], state: RunState) -> None:
+        """Show these events (already folded into state, the current run's)."""
+        self.state = state
         rewrite = False
-        fresh: list[Event] = []
+        fresh: list[tuple[float, int, Event]] = []
         for event in events:
-            if event.get("kind") not in SHOWN:
-                continue
-            pid = event.get("pid")
-            role = str(event.get("role", "?"))
-            data = event.get("data") or {}
-            if isinstance(pid, int):
-                self.roles.setdefault(pid, role)
-                if data.get("helper") or role in HELPER_ROLES:
-                    self.helpers.add(pid)
-                elif role != "runner" and pid not in self.columns:
-                    self.columns.append(pid)
+            proc = state.processes.get(event.pid)
+            if (proc is not None and not proc.helper and proc.role != "runner"
+                    and event.role != "runner" and event.pid not in self.columns):
+                self.columns.append(event.pid)
             self._order += 1
-            event = {**event, "_order": self._order}
-            key = (when(event), self._order)
-            if key < self._last:
+            entry = (event.t, self._order, event)
+            if entry[:2] < self._last:
                 rewrite = True
-            self._last = max(self._last, key)
-            self.events.append(event)
-            fresh.append(event)
+            self._last = max(self._last, entry[:2])
+            self.events.append(entry)
+            fresh.append(entry)
         if not fresh:
             return
         if rewrite or self._layout != self._current_layout():
             self.rewrite()
         else:
-            for event in fresh:
-                self._write(event)
+            for entry in fresh:
+                self._write(entry[2])
 
     def _width_now(self) -> int:
         return max(40, self.body.scrollable_content_region.width or self.size.width or 80)
@@ -122,11 +118,11 @@ class ObservationLog(Vertical):
     def rewrite(self) -> None:
         """Render every row again: columns changed, the width changed or a late event came."""
         self._layout = self._current_layout()
-        self.events.sort(key=lambda e: (when(e), e["_order"]))
+        self.events.sort(key=lambda entry: entry[:2])
         self._draw_head()
         body = self.body
         body.clear()
-        for event in self.events:
+        for _, _, event in self.events:
             self._write(event)
         body.scroll_end(animate=False, immediate=False)
 
@@ -150,7 +146,7 @@ class ObservationLog(Vertical):
             if pid == 0:
                 cells.append(Text("others", style="bold underline"))
             else:
-                role = self.roles.get(pid, "?")
+                role = self.role(pid)
                 style = f"bold underline {self.colours.of(pid, role)}"
                 cells.append(Text(f"{role} {pid}", style=style, no_wrap=True,
                                   overflow="ellipsis"))
@@ -158,11 +154,17 @@ class ObservationLog(Vertical):
         self.head_text = "  ".join(c.plain for c in cells if isinstance(c, Text))
         self.query_one("#log-head", Static).update(grid)
 
+    def role(self, pid: int) -> str:
+        proc = self.state.processes.get(pid)
+        return proc.role if proc is not None else "?"
+
+    def helper(self, pid: int) -> bool:
+        proc = self.state.processes.get(pid)
+        return proc is not None and proc.helper
+
     def _write(self, event: Event) -> None:
-        t = when(event)
-        stamp = Text(f"{t:6.3f}" if t != math.inf else "     ?", style="dim")
-        pid = event.get("pid")
-        role = str(event.get("role", "?"))
+        stamp = Text(f"{event.t:6.3f}", style="dim")
+        pid, role = event.pid, event.role
         body = self.body
         width = self._layout[0] if self._layout else self._width_now()
         cell = self.describe(event)
@@ -170,7 +172,7 @@ class ObservationLog(Vertical):
         column = pid if pid in columns else (0 if 0 in columns and pid in self.columns else None)
         if column is None or role == "runner":
             line = Text()
-            if role != "runner" and isinstance(pid, int):
+            if role != "runner":
                 line.append(f"{role} {pid}: ", style=f"bold {self.colours.of(pid, role, True)}")
             line.append_text(cell)
             row = Table.grid(expand=True, padding=(0, 1))
@@ -180,51 +182,40 @@ class ObservationLog(Vertical):
             body.write(row, width=width)
             return
         if column == 0:
-            style = f"bold {self.colours.of(int(pid or 0), role)}"
-            cell = Text.assemble((f"{role}: ", style), cell)
+            cell = Text.assemble((f"{role}: ", f"bold {self.colours.of(pid, role)}"), cell)
         grid = self._grid()
         grid.add_row(stamp, *(cell if c == column else Text("") for c in columns))
         body.write(grid, width=width)
 
     def describe(self, event: Event) -> Text:
         """One cell: what the event says, styled by its kind."""
-        kind = event.get("kind")
-        data = event.get("data") or {}
-        text = str(event.get("text", "")).rstrip("\n")
-        pid = event.get("pid")
-        role = str(event.get("role", "?"))
-        colour = self.colours.of(int(pid) if isinstance(pid, int) else 0, role,
-                                 pid in self.helpers)
-        if kind == "observe":
+        text = event.text.rstrip("\n")
+        colour = self.colours.of(event.pid, event.role, self.helper(event.pid))
+        if isinstance(event, Observe):
             return Text(text, style=colour)
-        if kind == "checkpoint":
-            held = " — held: press s to step" if data.get("hold") else ""
-            return Text.assemble(("◆ ", "bold"), (f"{data.get('name', '')}: ", "bold"),
+        if isinstance(event, Checkpoint):
+            held = " — held: press s to step" if event.hold else ""
+            return Text.assemble(("◆ ", "bold"), (f"{event.name}: ", "bold"),
                                  (text, colour), (held, "bold reverse" if held else ""))
-        if kind == "output":
-            stream = str(data.get("stream", "out"))
-            thread = f" [{data['thread']}]" if data.get("thread") else ""
-            return Text.assemble((f" {stream}{thread} ", "bold reverse yellow"), " ",
+        if isinstance(event, Output):
+            thread = f" [{event.thread}]" if event.thread else ""
+            return Text.assemble((f" {event.stream}{thread} ", "bold reverse yellow"), " ",
                                  (text, "yellow"))
-        if kind == "error":
-            extra = data.get("where") or ""
-            tb = str(data.get("traceback") or "").strip().splitlines()
-            if tb and not extra:
-                extra = tb[-1]
+        if isinstance(event, Error):
+            tb = (event.traceback or "").strip().splitlines()
+            extra = event.where or (tb[-1] if tb else "")
             line = Text.assemble((" ERROR ", "bold reverse red"), " ", (text, "bold red"))
             if extra and extra not in text:
                 line.append(f"\n{extra}", style="red")
             return line
-        if kind == "process-start":
+        if isinstance(event, ProcessStart):
             return Text(text, style="dim " + colour)
-        if kind == "process-exit":
-            bad = data.get("signal") or data.get("exitcode") not in (0, None)
-            return Text(text, style="bold red" if bad else "dim " + colour)
-        if kind == "finding":
+        if isinstance(event, ProcessExit):
+            return Text(text, style="bold red" if event.failed else "dim " + colour)
+        if isinstance(event, FindingEvent):
             return Text.assemble(("finding ", "bold"), (text, "bold"))
-        if kind == "run-end":
-            status = event.get("status") or data.get("status")
-            return Text(text, style="bold green" if status == "ok" else "bold red")
+        if isinstance(event, RunEnd):
+            return Text(text, style="bold green" if event.status == "ok" else "bold red")
         return Text(text, style="dim")
 
     def plain(self) -> str:

@@ -1,20 +1,24 @@
 """The live process table: one row per process of the run, kept after it ends.
 
-Rows come from the events (process-start, process-exit) and from the
-sampler's passes (helpers found as descendants of the runner). A pass only
-updates the cells whose text changed.
+Rows come from the run's typed events and its `RunState` (roles, which
+process is held at a checkpoint) and from the sampler's passes (helpers found
+as descendants of the runner). A pass only updates the cells whose text
+changed.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from rich.text import Text
 from textual.widgets import DataTable
 
-from tui.messages import Event, ProcSample
+from scenarios.engine.protocol import Event, Observe, ProcessExit, ProcessStart, RunEnd, RunStart
+from scenarios.engine.state import RunState
+from tui.messages import ProcSample
 from tui.widgets.colours import Colours
 
 # (key, heading, width): cells carry their own one-space gap (the table has no cell padding)
@@ -55,7 +59,6 @@ class Row:
     ppid: int | None = None
     ended: str | None = None  # "exit 0", "SIGKILL": the process is gone
     failed: bool = False
-    held: bool = False
     history: deque[int] = field(default_factory=lambda: deque(maxlen=SPARK_LEN))
     cells: dict[str, str] = field(default_factory=dict)  # the text shown, per column
 
@@ -67,6 +70,7 @@ class ProcessTable(DataTable[Any]):
         super().__init__(cursor_type="row", zebra_stripes=False, cell_padding=0, **kwargs)
         self.colours = colours
         self.rows_by_pid: dict[int, Row] = {}
+        self.held: dict[int, str] = {}  # pid -> checkpoint: the run state's, as last shown
 
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
@@ -76,55 +80,47 @@ class ProcessTable(DataTable[Any]):
     def reset(self) -> None:
         self.clear()
         self.rows_by_pid.clear()
+        self.held = {}
 
     # -- events ----------------------------------------------------------------------------
 
-    def apply_events(self, events: list[Event]) -> None:
+    def apply_events(self, events: list[Event], state: RunState) -> None:
+        """Show what these events (already folded into state) changed."""
         for event in events:
-            kind = event.get("kind")
-            data = event.get("data") or {}
-            pid = event.get("pid")
-            if not isinstance(pid, int):
-                continue
-            role = str(event.get("role", "?"))
-            if kind == "run-start":
-                runner = data.get("runner", pid)
-                self._ensure(int(runner), "runner")
-            elif kind == "process-start":
-                row = self._ensure(pid, role, helper=bool(data.get("helper")))
-                if data.get("ppid") is not None:
-                    row.ppid = int(data["ppid"])
-                self._draw(row)
-            elif kind == "process-exit":
-                row = self._ensure(pid, role)
-                code = data.get("exitcode")
-                if data.get("signal"):
-                    row.ended = str(data["signal"])
-                    row.failed = True
-                else:
-                    row.ended = f"exit {code}" if code is not None else "ended"
-                    row.failed = code not in (0, None)
-                row.held = False
-                self._draw(row)
-            elif kind == "checkpoint" and pid in self.rows_by_pid:
-                row = self.rows_by_pid[pid]
-                row.held = bool(data.get("hold"))
-                self._draw(row)
-            elif kind == "observe" and pid in self.rows_by_pid:
-                row = self.rows_by_pid[pid]
-                row.held = False
-                if isinstance(data.get("uss"), int):  # measured by the process itself, at
-                    self._reported_memory(row, data)  # the very moment it matters
-                self._draw(row)
-            elif pid in self.rows_by_pid and self.rows_by_pid[pid].held:
-                row = self.rows_by_pid[pid]
-                row.held = False
-                self._draw(row)
-            elif kind == "run-end":
+            pid = event.pid
+            proc = state.processes.get(pid)
+            if isinstance(event, RunStart) and state.runner_pid is not None:
+                self._ensure(state.runner_pid, "runner")
+            elif isinstance(event, RunEnd):
                 runner_row = self.rows_by_pid.get(pid)
                 if runner_row is not None and runner_row.role == "runner":
-                    runner_row.ended = str(event.get("status", "ended"))
+                    runner_row.ended = event.status
                     self._draw(runner_row)
+            elif proc is None:
+                continue
+            elif isinstance(event, ProcessStart):
+                row = self._ensure(pid, proc.role, helper=proc.helper)
+                row.ppid = proc.ppid if proc.ppid is not None else row.ppid
+                self._draw(row)
+            elif isinstance(event, ProcessExit):
+                row = self._ensure(pid, proc.role, helper=proc.helper)
+                row.ended, row.failed = event.how, event.failed
+                self._draw(row)
+            elif pid in self.rows_by_pid:
+                row = self._ensure(pid, proc.role, helper=proc.helper)  # the role may be news
+                if isinstance(event, Observe) and isinstance(event.data.get("uss"), int):
+                    # measured by the process itself, at the very moment it matters
+                    self._reported_memory(row, event.data)
+        self.show_held(state.held)
+
+    def show_held(self, held: Mapping[int, str]) -> None:
+        """Mark the processes held at a checkpoint (the run state's `held`), and only those."""
+        changed = set(self.held) ^ set(held)
+        self.held = dict(held)
+        for pid in changed:
+            row = self.rows_by_pid.get(pid)
+            if row is not None:
+                self._draw(row)
 
     def _reported_memory(self, row: Row, data: dict[str, Any]) -> None:
         """A process's own reading of its memory (copy-on-write reports USS and PSS before and
@@ -139,12 +135,6 @@ class ProcessTable(DataTable[Any]):
             if row.cells.get(key) != text:
                 row.cells[key] = text
                 self.update_cell(str(row.pid), key, self._cell(row, key, text))
-
-    def release_all(self) -> None:
-        for row in self.rows_by_pid.values():
-            if row.held:
-                row.held = False
-                self._draw(row)
 
     # -- samples ---------------------------------------------------------------------------
 
@@ -177,7 +167,7 @@ class ProcessTable(DataTable[Any]):
             self.sort("pid", key=lambda cell: int(str(cell) or 0))
         elif role not in ("?", "process") and row.role != role:
             row.role = role
-            row.helper = row.helper or helper
+            row.helper = helper  # the run state says, once an event names the process
             self._draw(row)
         return row
 
@@ -186,7 +176,7 @@ class ProcessTable(DataTable[Any]):
                  "ppid": "" if row.ppid is None else str(row.ppid)}
         if row.ended is not None:
             texts["state"] = row.ended
-        elif row.held:
+        elif row.pid in self.held:
             texts["state"] = "held"
         elif sample is not None:
             texts["state"] = sample.state
@@ -204,7 +194,7 @@ class ProcessTable(DataTable[Any]):
         if key == "state":
             if row.ended is not None:
                 return Text.assemble(" ", (text, "bold red" if row.failed else "dim"))
-            if row.held:
+            if row.pid in self.held:
                 return Text.assemble(" ", ("held", "bold reverse"))
             return Text(" " + text)
         if key in NUMERIC:

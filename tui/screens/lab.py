@@ -1,0 +1,310 @@
+"""The laboratory's screen: the layout, and the view of the current run.
+
+The screen composes the first frame (the header, the scenario list, the
+process table, the footer) and mounts the rest (settings, log, tabs) right
+after it. It keeps the current run's `RunState`: the run client posts
+`RunEvents` here, the sampler `Samples`; both are folded and drawn inside
+`batch_update()`. Starting, stepping and stopping a run, the sampler, signals
+and leaving belong to the App.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, OptionList
+
+from scenarios.engine.catalog import Module
+from scenarios.engine.knobs import Config, Scenario
+from scenarios.engine.state import RunState
+from tui.messages import RunEnded, RunEvents, Samples, ScenarioChosen
+from tui.widgets.colours import Colours
+from tui.widgets.header_info import HeaderInfo
+from tui.widgets.process_table import ProcessTable
+from tui.widgets.scenario_list import ScenarioList
+
+if TYPE_CHECKING:
+    from textual.command import Provider
+    from textual.widgets import TabbedContent
+
+    from tui.widgets.code_view import CodeView
+    from tui.widgets.findings_view import FindingsView
+    from tui.widgets.lesson_view import LessonView
+    from tui.widgets.observation_log import ObservationLog
+    from tui.widgets.settings_form import SettingsForm
+
+NARROW = 100  # columns: below this a run hides the sidebar while it goes on
+
+
+def _scenario_commands() -> type[Provider]:
+    from tui.screens.palette import ScenarioCommands  # loaded when the palette first opens
+
+    return ScenarioCommands
+
+
+class LabScreen(Screen[None]):
+    """The scenario list and settings, the process table, the log and the tabs."""
+
+    COMMANDS: ClassVar[set[Any]] = {_scenario_commands}
+
+    def __init__(self, modules: dict[str, Module], interpreter: dict[str, Any],
+                 initial: str | None, options: dict[str, str] | None = None) -> None:
+        super().__init__()
+        self.modules = modules
+        self.interpreter = interpreter
+        self.initial = initial
+        self.initial_options = dict(options or {})
+        self.colours = Colours()
+        self.scenario: str | None = None  # the one shown in the settings
+        self.run_id = 0  # the current run's: messages of an older run are ignored
+        self.run_config: Config | None = None
+        self.state = RunState()  # the current run, folded
+        self.live = False  # the runner of the current run has not ended yet
+        self.sidebar_hidden_for_run = False
+        self._select_lock = asyncio.Lock()
+        self.mounted = asyncio.Event()  # the settings, log and tabs exist (after the first frame)
+        self.complete = asyncio.Event()  # ...and the first scenario is shown in them
+
+    # -- layout ----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        # the first frame: what a person looks at first; the rest is mounted right after it
+        yield HeaderInfo(self.interpreter, id="header")
+        with Horizontal(id="body"):
+            with VerticalScroll(id="sidebar"):
+                yield ScenarioList(self.scenario_specs(), id="scenarios")
+            with Vertical(id="main"):
+                yield ProcessTable(self.colours, id="processes")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.header.show("ready: r runs, s steps, ? help", "bold")
+        self.query_one(ScenarioList).focus()
+        self.call_after_refresh(self.build_rest)
+
+    async def build_rest(self) -> None:
+        """Mount the settings, the log and the tabs, once the first frame is on the screen."""
+        from textual.widgets import TabbedContent, TabPane
+
+        from tui.widgets.code_view import CodeView
+        from tui.widgets.findings_view import FindingsView
+        from tui.widgets.lesson_view import LessonView
+        from tui.widgets.observation_log import ObservationLog
+        from tui.widgets.settings_form import SettingsForm
+
+        tabs = TabbedContent(id="tabs")
+        await self.query_one("#sidebar").mount(SettingsForm(id="settings"))
+        await self.query_one("#main").mount(ObservationLog(self.colours, id="log"), tabs)
+        for pane in (TabPane("Findings", FindingsView(id="findings"), id="tab-findings"),
+                     TabPane("Code", CodeView(id="code"), id="tab-code"),
+                     TabPane("Lesson", LessonView(id="lesson"), id="tab-lesson")):
+            await tabs.add_pane(pane)
+        self.mounted.set()
+        if self.initial is None:
+            self.header.show("no scenario module could be loaded", "bold red")
+            self.complete.set()
+            return
+        self.query_one(ScenarioList).choose(self.initial)
+        await self.select_scenario(self.initial, self.initial_options)
+        self.complete.set()
+
+    # -- widgets ---------------------------------------------------------------------------
+
+    @property
+    def header(self) -> HeaderInfo:
+        return self.query_one(HeaderInfo)
+
+    @property
+    def settings(self) -> SettingsForm:
+        return cast("SettingsForm", self.query_one("#settings"))
+
+    @property
+    def code_view(self) -> CodeView:
+        return cast("CodeView", self.query_one("#code"))
+
+    @property
+    def lesson_view(self) -> LessonView:
+        return cast("LessonView", self.query_one("#lesson"))
+
+    @property
+    def tabs(self) -> TabbedContent:
+        return cast("TabbedContent", self.query_one("#tabs"))
+
+    @property
+    def table(self) -> ProcessTable:
+        return self.query_one(ProcessTable)
+
+    @property
+    def log_view(self) -> ObservationLog:
+        return cast("ObservationLog", self.query_one("#log"))
+
+    @property
+    def findings(self) -> FindingsView:
+        return cast("FindingsView", self.query_one("#findings"))
+
+    @property
+    def sidebar(self) -> VerticalScroll:
+        return self.query_one("#sidebar", VerticalScroll)
+
+    def toggle_sidebar(self) -> None:
+        self.sidebar_hidden_for_run = False  # once toggled by hand, the user decides
+        sidebar = self.sidebar
+        sidebar.display = not sidebar.display
+        if not sidebar.display and sidebar.has_focus_within:
+            self.table.focus()
+
+    def in_field(self) -> bool:
+        from textual.widgets import Input, Select
+
+        return isinstance(self.focused, (Input, Select))
+
+    def leave_field(self) -> None:
+        if self.in_field():
+            self.query_one(ScenarioList).focus()
+
+    # -- choosing a scenario ---------------------------------------------------------------
+
+    def scenario_specs(self) -> list[Scenario]:
+        """The scenarios this screen lists (the command palette lists them too)."""
+        return [m.spec for m in self.modules.values()]
+
+    def choose_scenario(self, name: str) -> None:
+        """Select a scenario from anywhere (command palette, tests)."""
+        self.query_one(ScenarioList).choose(name)
+        self.run_worker(self.select_scenario(name), group="select", exclusive=True)
+
+    @on(ScenarioChosen)
+    def _scenario_chosen(self, message: ScenarioChosen) -> None:
+        if message.name in self.modules:
+            self.choose_scenario(message.name)
+
+    async def select_scenario(self, name: str, given: dict[str, str] | None = None) -> None:
+        await self.mounted.wait()  # the settings and tabs are mounted after the first frame
+        async with self._select_lock:  # one at a time: the settings rows are rebuilt
+            if name == self.scenario and given is None:
+                return
+            module = self.modules[name]
+            self.scenario = name
+            await self.settings.set_scenario(module.spec, given)
+            self.code_view.show_source(module.source())
+            await self.lesson_view.show(name, module.spec.summary, module.lesson())
+            if not self.live:
+                self.log_view.hint(f"{name}: {module.spec.summary}.\nPress r to run it, s to "
+                                   f"step through it, ? for help.")
+
+    @on(OptionList.OptionHighlighted, "#scenarios")
+    async def _scenario_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        name = event.option.id
+        if event.option_index != event.option_list.highlighted:
+            return  # an older highlight: the list has moved on
+        if not self.complete.is_set():
+            return  # the screen is being built: build_rest shows the initial scenario
+        if name and name in self.modules and name != self.scenario:
+            await self.select_scenario(name)
+
+    # handlers by name: their widgets' modules load after the first frame
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "tab-code":
+            self.code_view.reveal()
+        elif event.pane.id == "tab-lesson":
+            self.lesson_view.reveal()
+
+    def on_settings_form_changed(self, event: SettingsForm.Changed) -> None:
+        self.code_view.show_knobs(event.config.to_argv() if event.config else None, event.error)
+        if event.config is not None and not self.live and self.header.status.startswith(
+                "run refused"):
+            self.header.show("ready: r runs, s steps, ? help", "bold")
+
+    # -- the current run -------------------------------------------------------------------
+
+    def refuse_run(self) -> str:
+        """The settings are not valid: say so in the header; return the problem."""
+        problem = next(iter(self.settings.errors.values()), "the settings are not valid")
+        self.header.show(f"run refused: {problem}", "bold red")
+        return problem
+
+    def begin_run(self, config: Config) -> int:
+        """Clear the views for a new run; its messages carry the returned run id.
+
+        Tests use it to show recorded events: they post `RunEvents` and `Samples` with this id
+        to this screen, exactly as the run client and the sampler do.
+        """
+        self.run_id += 1
+        self.state = RunState()
+        self.run_config = config
+        with self.app.batch_update():
+            self.colours.clear()
+            self.table.reset()
+            self.log_view.reset()
+            self.findings.reset()
+            self.code_view.show_knobs(config.to_argv())
+        return self.run_id
+
+    def run_started(self, config: Config) -> None:
+        """The runner is going: the settings say so, and a narrow screen gives it the width."""
+        self.live = True
+        self.settings.set_running(True)
+        if self.size.width < NARROW and self.sidebar.display:  # a run needs the width more
+            self.toggle_sidebar()
+            self.sidebar_hidden_for_run = True
+        mode = " (step mode)" if config.step else ""
+        self.header.show(f"running {config.scenario} under {config.start_method}{mode}", "bold")
+
+    @on(RunEvents)
+    def _run_events(self, message: RunEvents) -> None:
+        if message.run_id != self.run_id:
+            return
+        events = message.events
+        self.state.extend(events)
+        with self.app.batch_update():
+            self.table.apply_events(events, self.state)
+            self.log_view.add(events, self.state)
+            if self.findings.show(self.state):
+                self.tabs.active = "tab-findings"
+            self._show_status()
+
+    def _show_status(self) -> None:
+        state = self.state
+        if state.end is not None:
+            seconds = state.end.seconds
+            took = f" in {seconds:.2f} s" if seconds is not None else ""
+            style = "bold green" if state.status == "ok" else "bold red"
+            self.header.show(f"{self.scenario_of_run()}: {state.status}{took}", style)
+        elif state.held:
+            where = next(iter(state.held.values()))
+            self.header.show(f"PAUSED at {where}: s steps, x stops", "bold reverse")
+
+    def scenario_of_run(self) -> str:
+        return self.run_config.scenario if self.run_config else "run"
+
+    @on(RunEnded)
+    def _run_ended(self, message: RunEnded) -> None:
+        # not stopped: the message goes on to the app, which stops the sampler
+        if message.run_id != self.run_id:
+            return
+        self.live = False
+        self.table.show_held({})  # nothing waits for a step once the runner is gone
+        self.settings.set_running(False)
+        if self.sidebar_hidden_for_run and not self.sidebar.display:
+            self.toggle_sidebar()
+        self.sidebar_hidden_for_run = False
+        if not self.state.ended:
+            problem = message.stderr.strip().splitlines()
+            text = problem[-1] if problem else f"the engine exited with code {message.returncode}"
+            self.header.show(f"run failed: {text}", "bold red")
+            self.notify(text, severity="error", timeout=8)
+
+    @on(Samples)
+    def _samples(self, message: Samples) -> None:
+        if message.run_id != self.run_id:
+            return
+        self.table.apply_samples(message.samples, message.gone)
+
+    def process_rows(self) -> list[dict[str, str]]:
+        """The process table as shown, one dict per row (for the export)."""
+        return [dict(row.cells) for row in self.table.rows_by_pid.values()]
