@@ -7,11 +7,9 @@ stderr and exit status 2, and nothing is started.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 from scenarios.engine import catalog
 from scenarios.engine.argv import (
@@ -105,7 +103,7 @@ def cmd_source(args: Sequence[str]) -> int:
 def cmd_run(args: Sequence[str]) -> int:
     from rich.console import Console
 
-    from tui.timeline import Colours, line, print_findings
+    from tui.timeline import Timeline
 
     try:
         cfg, flags = parse_scenario(args, "statelab run", RUN_OPTIONS)  # before anything starts
@@ -120,8 +118,7 @@ def cmd_run(args: Sequence[str]) -> int:
                               bufsize=1)
     assert runner.stdout is not None and runner.stderr is not None
     console = Console(highlight=False)
-    colour = Colours()
-    events: list[dict[str, Any]] = []
+    timeline = Timeline(console, runner.pid)  # decodes each line and folds it into a RunState
     if cfg.step:
         console.print("step mode: press Enter to let the paused processes go on", style="bold")
     try:
@@ -130,12 +127,7 @@ def cmd_run(args: Sequence[str]) -> int:
                 sys.stdout.write(raw)
                 sys.stdout.flush()
                 continue
-            event = json.loads(raw)
-            events.append(event)
-            if event["kind"] != "finding":
-                console.print(line(event, colour))
-            if event["kind"] == "checkpoint" and (event.get("data") or {}).get("hold"):
-                console.print("        ⏸  paused — press Enter to step", style="bold yellow")
+            timeline.feed(raw)
     except KeyboardInterrupt:
         pass  # the runner got the same SIGINT and stops the run; read its last words below
     finally:
@@ -144,8 +136,7 @@ def cmd_run(args: Sequence[str]) -> int:
     if problem:
         print(problem, file=sys.stderr)
     if not as_json:
-        source = "the lesson" if catalog.get(cfg.scenario).from_lesson else "common belief"
-        print_findings(events, console, source)
+        timeline.finish()
     return code
 
 

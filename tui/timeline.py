@@ -1,19 +1,41 @@
-"""A run's events as a readable Rich timeline, for `statelab run`."""
+"""A run's events as a readable Rich timeline, for `statelab run`.
+
+Everything here reads typed events and the run's `RunState`; each finding
+reads as `state.verdict()` says, with its tone coloured in one place (TONES).
+"""
 
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from scenarios.engine.protocol import (
+    Checkpoint,
+    Error,
+    Event,
+    FindingEvent,
+    Output,
+    ProcessExit,
+    ProcessStart,
+    RunEnd,
+    RunStart,
+)
+from scenarios.engine.state import LESSON, RunState
+from tui.lines import LineReader
+
 PALETTE = ("cyan", "green", "magenta", "yellow", "bright_blue", "bright_red", "bright_green",
            "bright_magenta")
 FIXED = {"runner": "dim", "parent": "bold blue", "resource-tracker": "yellow3",
          "forkserver": "yellow3", "manager": "yellow3"}
+# a verdict's tone as a colour: green agrees, red differs, yellow unchecked, dim unsaid
+TONES = {"agrees": "bold green", "differs": "bold red", "unchecked": "bold yellow",
+         "unsaid": "dim"}
+KIND_STYLES: dict[type[Event], str] = {Error: "bold red", Checkpoint: "bold", ProcessStart: "dim",
+                                       ProcessExit: "dim", RunStart: "bold", RunEnd: "bold"}
 
 
 class Colours:
@@ -49,70 +71,75 @@ def trim_stack(stack: str) -> str:
     return "\n".join(kept)
 
 
-def verdict(event: dict[str, Any]) -> tuple[str, str]:
-    """A mark and its style: does what happened agree with the lesson?"""
-    holds, lesson = event.get("holds"), event.get("lesson")
-    if holds is None:
-        return "?", "yellow"
-    if lesson is None:
-        return "•", "cyan"
-    return ("✓", "green") if holds == lesson else ("✗", "bold red")
-
-
-def line(event: dict[str, Any], colour: Colours) -> Text:
-    role, kind = str(event["role"]), str(event["kind"])
-    style = colour(role)
-    head = Text(f"{float(event['t']):7.3f} ", style="dim")
-    head.append(f"{role:<16.16}", style=style)
-    head.append(f"{event['pid']:>7} ", style="dim")
-    text = str(event["text"]).rstrip("\n")
-    if kind == "output":
-        data = event.get("data") or {}
-        where = data.get("stream", "output") + (f" {data['thread']}" if data.get("thread") else "")
+def line(event: Event, colour: Colours) -> Text:
+    style = colour(event.role)
+    head = Text(f"{event.t:7.3f} ", style="dim")
+    head.append(f"{event.role:<16.16}", style=style)
+    head.append(f"{event.pid:>7} ", style="dim")
+    text = event.text.rstrip("\n")
+    if isinstance(event, Output):
+        where = event.stream + (f" {event.thread}" if event.thread else "")
         head.append(f"{where}\n", style="bold yellow")
         head.append(Text("\n".join("    │ " + row for row in text.splitlines()), style="yellow"))
         return head
-    styles = {"error": "bold red", "checkpoint": "bold", "process-start": "dim",
-              "process-exit": "dim", "run-start": "bold", "run-end": "bold"}
-    head.append(f"{kind:<13} ", style="dim")
-    head.append(text, style=styles.get(kind, style))
-    if kind == "error" and (event.get("data") or {}).get("stack"):
-        stack = trim_stack(event["data"]["stack"])
+    head.append(f"{event.kind:<13} ", style="dim")
+    head.append(text, style=KIND_STYLES.get(type(event), style))
+    if isinstance(event, Error) and event.stack:
+        stack = trim_stack(event.stack)
         head.append("\n" + "\n".join("    │ " + r for r in stack.splitlines()), style="red")
     return head
 
 
-def findings_table(findings: list[dict[str, Any]], source: str = "the lesson") -> Table:
+def findings_table(state: RunState) -> Table:
     table = Table(title="Findings", show_lines=True, expand=True, title_justify="left")
     table.add_column("", width=1)
     table.add_column("claim", ratio=2)
     table.add_column("in this run", ratio=1)
-    table.add_column("lesson" if source == "the lesson" else "common belief", ratio=1)
+    table.add_column("lesson" if state.source == LESSON else "common belief", ratio=1)
     table.add_column("evidence", ratio=3)
-    for f in findings:
-        mark, style = verdict(f)
-        holds = {True: "holds", False: "does not hold", None: "not checked"}[f.get("holds")]
-        lesson = {True: "says it holds", False: "says it doesn't", None: "says nothing"}[
-            f.get("lesson")]
-        table.add_row(Text(mark, style=style), escape(str(f["claim"])), holds, lesson,
-                      escape(str(f.get("evidence", ""))))
+    for f, v in state.verdicts():
+        table.add_row(Text(v.mark, style=TONES[v.tone]), escape(f.claim),
+                      Text(v.happened, style=TONES[v.tone]), Text(v.said), escape(f.evidence))
     return table
 
 
-def render(events: list[dict[str, Any]], console: Console) -> None:
+def render(events: list[Event], console: Console) -> None:
     """Print a whole run (used when events were collected first)."""
     colour = Colours()
     for event in events:
-        if event["kind"] != "finding":
+        if not isinstance(event, FindingEvent):
             console.print(line(event, colour))
-    print_findings(events, console)
+    print_findings(RunState(events), console)
 
 
-def print_findings(events: list[dict[str, Any]], console: Console, source: str = "the lesson") -> None:
-    found = [e for e in events if e["kind"] == "finding"]
-    if found:
+def print_findings(state: RunState, console: Console) -> None:
+    if state.findings:
         console.print()
-        console.print(findings_table(found, source))
-        agree = sum(1 for f in found if verdict(f)[0] == "✓")
-        differ = sum(1 for f in found if verdict(f)[0] == "✗")
-        console.print(f"{agree} agree with {source}, {differ} do not.", style="bold")
+        console.print(findings_table(state))
+        marks = [v.mark for _, v in state.verdicts()]
+        console.print(f"{marks.count('✓')} agree with {state.source}, {marks.count('✗')} do not.",
+                      style="bold")
+
+
+class Timeline:
+    """`statelab run`'s view of one run: each line of the runner is decoded, folded into the
+    run's RunState and printed as it comes; the findings are printed at the end."""
+
+    def __init__(self, console: Console, runner_pid: int) -> None:
+        self.console = console
+        self.colour = Colours()
+        self.reader = LineReader(runner_pid)
+        self.state = RunState()
+
+    def feed(self, raw: str | bytes) -> None:
+        event = self.reader.read(raw)
+        if event is None:
+            return
+        self.state.apply(event)
+        if not isinstance(event, FindingEvent):
+            self.console.print(line(event, self.colour))
+        if isinstance(event, Checkpoint) and event.hold:
+            self.console.print("        ⏸  paused — press Enter to step", style="bold yellow")
+
+    def finish(self) -> None:
+        print_findings(self.state, self.console)
