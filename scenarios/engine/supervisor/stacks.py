@@ -63,6 +63,7 @@ def on_timeout(sup: Core, streams: Streams, reaper: Reaper) -> None:
         for key, _ in ready:
             if key.data == "conn" and key.fd in streams.conns:
                 streams.read_conn(streams.conns[key.fd])
+        streams.flush_partial()  # a stack written and quiet since is collected now, not at the end
         if not ready and all("most recent call first" in s for s in collecting.values()):
             break
     streams.flush_partial(quiet=0)
