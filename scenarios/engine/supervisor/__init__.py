@@ -93,6 +93,7 @@ class Supervisor(Core):
         wake_r, wake_w = os.pipe()
         os.set_blocking(wake_r, False)
         os.set_blocking(wake_w, False)
+        self.wake_fd = wake_r
         link = probe.Link(self.address, self.t0, self.cfg.step)
 
         pid = os.fork()
@@ -114,7 +115,7 @@ class Supervisor(Core):
             signal.signal(sig, self.on_signal)
         signal.signal(signal.SIGCHLD, lambda *_: None)  # only to wake select through wake_w
         try:
-            return self.supervise(listener, wake_r)
+            return self.supervise(listener)
         finally:
             signal.set_wakeup_fd(-1)
             for sig, handler in old.items():
@@ -127,12 +128,12 @@ class Supervisor(Core):
     def on_signal(self, signum: int, frame: object) -> None:
         self.stop_reason = self.stop_reason or f"the runner got {signal.Signals(signum).name}"
 
-    def supervise(self, listener: socket.socket, wake_r: int) -> int:
+    def supervise(self, listener: socket.socket) -> int:
         """The loop: read what the processes send, reap them, and end the run when the parent
         has ended and everything else with it, or at the deadline, or when stopped."""
         sel = selectors.DefaultSelector()
         sel.register(listener, selectors.EVENT_READ, "accept")
-        sel.register(wake_r, selectors.EVENT_READ, "wake")
+        sel.register(self.wake_fd, selectors.EVENT_READ, "wake")
         if self.control_input or self.cfg.step:
             try:
                 sel.register(0, selectors.EVENT_READ, "control")
@@ -150,7 +151,7 @@ class Supervisor(Core):
             if self.streams.output_pending():
                 wait = min(wait, QUIET)
             for key, _ in sel.select(wait):
-                self.handle(key, listener, wake_r)
+                self.handle(key, listener)
             self.streams.flush_partial()
             self.reaper.reap()
             now = time.monotonic()
@@ -183,15 +184,11 @@ class Supervisor(Core):
                   data={"seconds": self.now()}, status=status)
         return 0 if status == "ok" else 1
 
-    def handle(self, key: selectors.SelectorKey, listener: socket.socket, wake_r: int) -> None:
+    def handle(self, key: selectors.SelectorKey, listener: socket.socket) -> None:
         if key.data == "accept":
             self.streams.accept(listener)
         elif key.data == "wake":
-            try:
-                while os.read(wake_r, 512):
-                    pass
-            except BlockingIOError:
-                pass
+            self.drain_wake()
         elif key.data == "control":
             self.control.read()
         else:

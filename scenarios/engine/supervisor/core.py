@@ -24,6 +24,7 @@ class Core:
     """One run as the supervisor's parts see it."""
 
     sel: selectors.BaseSelector  # made in Supervisor.supervise(), after the fork
+    wake_fd: int  # the read end of the pipe signals write to (SIGCHLD wakes the select)
 
     def __init__(self, cfg: Config, out_fd: int, module: ModuleType | None) -> None:
         self.cfg = cfg
@@ -80,6 +81,14 @@ class Core:
             self.let_go.discard(event.pid)
         if self.paused_since is not None or (isinstance(event, Checkpoint) and event.hold):
             self.update_pause()
+
+    def drain_wake(self) -> None:
+        """Empty the pipe signals write to, so that select waits again."""
+        try:
+            while os.read(self.wake_fd, 512):
+                pass
+        except BlockingIOError:
+            pass
 
     def exited(self, pid: int) -> bool:
         proc = self.state.processes.get(pid)

@@ -70,7 +70,7 @@ class Reaper:
     def kill_all(self) -> None:
         """End every process of the run: the parent first (it ends its children and cleans up
         what multiprocessing registered), then SIGTERM and SIGKILL to whatever is left."""
-        sup, streams = self.sup, self.streams
+        sup = self.sup
         self.helpers.scan(force=True)
         steps: tuple[tuple[Callable[[], None], float], ...] = (
                  (lambda: os.kill(sup.parent_pid, signal.SIGTERM), TERM_GRACE),
@@ -91,9 +91,7 @@ class Reaper:
                 if not has_children() and not procfs.group_members(sup.parent_pid):
                     return
                 # drain sockets so nobody blocks writing, and so the last words are kept
-                for key, _ in sup.sel.select(0.02):
-                    if key.data == "conn" and key.fd in streams.conns:
-                        streams.read_conn(streams.conns[key.fd])
+                self.streams.read_for(0.02)
 
     def kill_all_but_tracker(self, sig: int) -> None:
         for pid, cmdline in procfs.group_members(self.sup.parent_pid).items():

@@ -59,10 +59,7 @@ def on_timeout(sup: Core, streams: Streams, reaper: Reaper) -> None:
             pass
     until = time.monotonic() + STACK_WAIT
     while time.monotonic() < until:
-        ready = sup.sel.select(0.1)
-        for key, _ in ready:
-            if key.data == "conn" and key.fd in streams.conns:
-                streams.read_conn(streams.conns[key.fd])
+        ready = streams.read_for(0.1)
         streams.flush_partial()  # a stack written and quiet since is collected now, not at the end
         if not ready and all("most recent call first" in s for s in collecting.values()):
             break

@@ -15,7 +15,7 @@ import re
 import selectors
 import socket
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from scenarios.engine.protocol import Error, Output, ProcessStart, ProtocolError, decode
 
@@ -87,6 +87,20 @@ class Streams:
             sock.setblocking(False)
             self.conns[sock.fileno()] = Conn(sock)
             self.sup.sel.register(sock, selectors.EVENT_READ, "conn")
+
+    def read_for(self, timeout: float) -> bool:
+        """Wait up to `timeout` for what the processes write and read it, outside the main
+        loop (the kill ladder, the stacks): no control command is read here. True if anything
+        was ready."""
+        ready = self.sup.sel.select(timeout)
+        for key, _ in ready:
+            if key.data == "conn" and key.fd in self.conns:
+                self.read_conn(self.conns[key.fd])
+            elif key.data == "wake":  # a child ended: left readable, select would not wait
+                self.sup.drain_wake()
+            elif key.data == "accept":
+                self.accept(cast(socket.socket, key.fileobj))
+        return bool(ready)
 
     def output_pending(self) -> bool:
         """Is some output (or a hello) waiting for the rest of its line or for quiet?"""
