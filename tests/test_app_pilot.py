@@ -99,6 +99,9 @@ async def test_run_to_the_end_shows_findings(app: StatelabApp) -> None:
         await until(pilot, lambda: ended(app) and "run ended" in app.lab.findings.plain(),
                     what="the run to end")
         await until(pilot, lambda: app.client is not None and not app.client.running)
+        # the runner's end reaches the screen, then the app, which stops the sampler
+        await until(pilot, lambda: app.sampler is not None and app.sampler.stopped,
+                    what="the sampler to stop")
         findings = app.lab.findings.plain()
         assert "The child sees the parent's change to the Value" in findings
         assert "✓ The child sees" in findings and "holds in this run" in findings
