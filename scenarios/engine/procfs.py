@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Container
 from typing import NamedTuple
 
 
@@ -70,14 +71,23 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def descendants(root: int) -> dict[int, str]:
-    """Every live descendant of root and its command line."""
+def descendants(root: int, known: Container[int] = ()) -> dict[int, str]:
+    """Every live descendant of root and its command line; a `known` one is looked through
+    (its descendants are found) but not returned, and its command line is not read."""
     found: dict[int, str] = {}
+    seen: set[int] = set()
     todo = [root]
     while todo:
         for kid in children(todo.pop()):
+            if kid in seen:
+                continue
+            if kid in known:
+                seen.add(kid)
+                todo.append(kid)
+                continue
             line = cmdline(kid)
-            if line is not None and kid not in found:
+            if line is not None:
+                seen.add(kid)
                 found[kid] = line
                 todo.append(kid)
     return found

@@ -28,7 +28,7 @@ class Helpers:
 
     def __init__(self, sup: Core) -> None:
         self.sup = sup
-        self.last_scan = 0.0
+        self.last_scan = time.monotonic()  # at the start there is nothing to find yet
 
     def scan(self, force: bool) -> None:
         """Name the processes the interpreter started for itself (resource tracker, fork server)."""
@@ -37,9 +37,7 @@ class Helpers:
         if not force and len(sup.roles) > 8 and now - self.last_scan < 0.05:
             return
         self.last_scan = now
-        for pid, cmdline in procfs.descendants(os.getpid()).items():
-            if pid in sup.roles:
-                continue
+        for pid, cmdline in procfs.descendants(os.getpid(), known=sup.roles).items():
             role = helper_role(cmdline)
             if role:
                 sup.send(ProcessStart(self.started_at(pid), pid, role, f"{role} started: pid {pid}",
