@@ -35,7 +35,7 @@ import time
 from types import ModuleType
 from typing import Any
 
-from scenarios.engine import catalog, probe
+from scenarios.engine import probe
 from scenarios.engine.argv import parse_argv
 from scenarios.engine.knobs import Config, ConfigError, default_start_method
 from scenarios.engine.protocol import Error, FindingEvent, RunEnd, RunStart
@@ -209,9 +209,6 @@ class Supervisor(Core):
 
 def main(argv: list[str] | None = None, module: ModuleType | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if args and args[0] in ("-h", "--help"):
-        print(usage())
-        return 0
     try:
         cfg, flags = parse_argv(args)
     except ConfigError as e:
@@ -221,14 +218,3 @@ def main(argv: list[str] | None = None, module: ModuleType | None = None) -> int
         return Supervisor(cfg, control=flags["control"], module=module).run()
     except KeyboardInterrupt:
         return 130
-
-
-def usage() -> str:
-    lines = ["usage: python -m scenarios SCENARIO [--knob VALUE]... [--step] [--control]", "",
-             "Runs one scenario and writes its events as JSON lines.", "",
-             "--step       pause every process at each checkpoint; a line on stdin steps",
-             "--control    read commands on stdin (step, stop); end of input stops the run", ""]
-    for spec in catalog.all_specs():
-        flags = " ".join(f"{k.flag}" for k in spec.knobs().values())
-        lines.append(f"{spec.name:<16} {flags}")
-    return "\n".join(lines)
