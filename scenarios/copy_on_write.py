@@ -19,9 +19,9 @@ touch, the child after, the parent after.
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from scenarios.engine.api import (
+    Any,
     Config,
     Finding,
     Knob,

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
 
 from scenarios.engine.api import (
+    Any,
     Finding,
     Knob,
     Lab,

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import queue
 from collections.abc import Callable
-from typing import Any
 
 from scenarios.engine.api import (
+    Any,
     Finding,
     Knob,
     Lab,

@@ -9,9 +9,8 @@ change may still be in the bytes that reach the child.
 
 from __future__ import annotations
 
-from typing import Any
-
 from scenarios.engine.api import (
+    Any,
     Finding,
     Knob,
     Lab,

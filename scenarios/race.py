@@ -14,9 +14,9 @@ run at the same time. The hot loop is plain code: no event is sent inside it.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from scenarios.engine.api import (
+    Any,
     Config,
     Finding,
     Knob,

@@ -19,9 +19,18 @@ import socket
 import time
 from collections.abc import Callable
 from multiprocessing.managers import BaseManager, DictProxy
-from typing import Any, cast
 
-from scenarios.engine.api import Finding, Lab, RunState, Scenario, checkpoint, missing, observe, run_as_script
+from scenarios.engine.api import (
+    Any,
+    Finding,
+    Lab,
+    RunState,
+    Scenario,
+    checkpoint,
+    missing,
+    observe,
+    run_as_script,
+)
 
 SPEC = Scenario(
     name="remote-manager",
@@ -119,7 +128,8 @@ def parent(lab: Lab) -> None:
     authkey = secrets.token_bytes(16)  # new for every run: a fixed key is a known key
     with DictManager(address=(LOOPBACK, 0), authkey=authkey, ctx=lab.ctx) as server:
         pid = lab.announce_manager(server)
-        host, port = cast(tuple[str, int], server.address)  # a TCP address
+        address: Any = server.address  # a TCP address: (host, port)
+        host, port = str(address[0]), int(address[1])
         observe("server-address", f"the manager was asked for ({LOOPBACK!r}, 0) and reports "
                 f"address ({host!r}, {port})", host=host, port=port)
         sockets = listening(port, pid)

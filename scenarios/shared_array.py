@@ -6,9 +6,8 @@ that reads element 0. The parent adds 100 to it and the child reads it again.
 
 from __future__ import annotations
 
-from typing import Any
-
 from scenarios.engine.api import (
+    Any,
     Finding,
     Lab,
     RunState,

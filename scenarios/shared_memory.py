@@ -22,9 +22,9 @@ import sys
 import zlib
 from multiprocessing import resource_tracker
 from multiprocessing.shared_memory import ShareableList, SharedMemory
-from typing import Any
 
 from scenarios.engine.api import (
+    Any,
     Config,
     Finding,
     Knob,

@@ -7,9 +7,8 @@ semaphores only make the processes take turns.
 
 from __future__ import annotations
 
-from typing import Any
-
 from scenarios.engine.api import (
+    Any,
     Finding,
     Lab,
     RunState,

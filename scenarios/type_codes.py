@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import ctypes
 import math
-from typing import Any
 
 from scenarios.engine.api import (
+    Any,
     Finding,
     Lab,
     RunState,

@@ -8,8 +8,6 @@ reads the run's `RunState` and returns `Finding`s.
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
-
 from scenarios.engine.ctypes_table import TYPECODES, TypeCode
 from scenarios.engine.ctypes_table import get as typecode
 from scenarios.engine.findings import Finding, missing
@@ -18,8 +16,17 @@ from scenarios.engine.lab import Lab, exit_text
 from scenarios.engine.probe import checkpoint, error, observe, role
 from scenarios.engine.state import RunState
 
+TYPE_CHECKING = False  # typing costs a few ms at start-up: imported only for the checker
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
+else:
+    # experiments annotate shared objects with Any; their annotations are never evaluated
+    # (from __future__ import annotations), so at run time no process pays for typing
+    Any = object
+
 __all__ = [
     "TYPECODES",
+    "Any",
     "Config",
     "Finding",
     "Knob",

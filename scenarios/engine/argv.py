@@ -14,10 +14,13 @@ from __future__ import annotations
 import argparse
 import re
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
 
 from scenarios.engine import catalog, ctypes_table
 from scenarios.engine.knobs import Config, ConfigError, Knob, Scenario, default_start_method
+
+TYPE_CHECKING = False  # typing costs a few ms at start-up: imported only for the checker
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 HELP = ("-h", "--help")
 QUOTE = 40  # at most this many characters of what the user typed are quoted back

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import ctypes
 import math
-from typing import Any
+
+TYPE_CHECKING = False  # typing costs a few ms at start-up: imported only for the checker
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class TypeCode:

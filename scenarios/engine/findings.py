@@ -5,12 +5,14 @@ A scenario's findings() reads the run's RunState and returns these.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
+from scenarios.engine.fields import Fields
 from scenarios.engine.state import LESSON, verdict
 
+TYPE_CHECKING = False  # typing costs a few ms at start-up: imported only for the checker
 
-class Finding(NamedTuple):
+class Finding(Fields):
+    fields = ("id", "claim", "holds", "lesson", "evidence")  # in the constructor's order
+    __slots__ = fields
     id: str  # stable, kebab-case
     claim: str
     holds: bool | None  # what happened in this run; None when the run could not tell

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import multiprocessing
 from collections.abc import Callable
-from typing import Any
 
 from scenarios.engine import ctypes_table
+
+TYPE_CHECKING = False  # typing costs a few ms at start-up: imported only for the checker
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class ConfigError(ValueError):

@@ -15,18 +15,24 @@ import signal
 import socket
 import sys
 import time
-from typing import TYPE_CHECKING, Any, NamedTuple
 
+from scenarios.engine.fields import Fields
 from scenarios.engine.protocol import encode, jsonable
+
+TYPE_CHECKING = False  # typing costs a few ms at start-up: imported only for the checker
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
 STACK_SIGNAL = signal.SIGUSR1  # the runner asks a stuck process for its stack with this
 
 
-class Link(NamedTuple):
+class Link(Fields):
     """How a process finds the runner; picklable, so spawn and forkserver children get it too."""
+
+    fields = ("address", "t0", "step")  # in the constructor's order
+    __slots__ = fields
 
     address: str
     t0: float  # time.monotonic() at run start: CLOCK_MONOTONIC is shared by all processes

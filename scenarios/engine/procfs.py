@@ -9,11 +9,16 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Container
-from typing import NamedTuple
 
+from scenarios.engine.fields import Fields
 
-class Stat(NamedTuple):
+TYPE_CHECKING = False  # typing costs a few ms at start-up: imported only for the checker
+
+class Stat(Fields):
     """The fields of /proc/PID/stat the engine reads."""
+
+    fields = ("state", "ppid", "pgid", "start_ticks")  # in the constructor's order
+    __slots__ = fields
 
     state: str  # R, S, D, Z, T, ...
     ppid: int

@@ -11,7 +11,10 @@ The wire form stays the one the README documents: `t`, `pid`, `role`, `kind`,
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar
+
+TYPE_CHECKING = False  # typing costs a few ms at start-up: imported only for the checker
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 MAX_EVENT = 4000  # bytes: one event is one write, well under PIPE_BUF (4096)
 LINE_LIMIT = 4096  # bytes: the contract's bound on one line, newline included

@@ -14,8 +14,8 @@ Every front end renders from it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any, NamedTuple, Protocol
 
+from scenarios.engine.fields import Fields
 from scenarios.engine.protocol import (
     Checkpoint,
     Error,
@@ -29,6 +29,16 @@ from scenarios.engine.protocol import (
     RunStart,
 )
 
+TYPE_CHECKING = False  # typing costs a few ms at start-up: imported only for the checker
+if TYPE_CHECKING:
+    from typing import Any, Protocol
+
+    class Claim(Protocol):
+        @property
+        def holds(self) -> bool | None: ...
+        @property
+        def lesson(self) -> bool | None: ...
+
 LESSON = "the lesson"
 BELIEF = "common belief"
 # the lesson's own scenarios: transcripts written before run-start said where claims come from
@@ -38,15 +48,13 @@ HELPER_ROLES = ("resource-tracker", "forkserver", "manager")
 
 # -- how a finding reads --------------------------------------------------------------------
 
-class Claim(Protocol):
-    @property
-    def holds(self) -> bool | None: ...
-    @property
-    def lesson(self) -> bool | None: ...
 
 
-class Verdict(NamedTuple):
+class Verdict(Fields):
     """How one finding reads, in words every front end shows the same way."""
+
+    fields = ("mark", "tone", "happened", "said", "summary")  # in the constructor's order
+    __slots__ = fields
 
     mark: str  # ✓ agrees with the source, ✗ differs, ? not checked, • the source says nothing
     tone: str  # "agrees", "differs", "unchecked", "unsaid": front ends map it to a colour

@@ -33,7 +33,6 @@ import socket
 import sys
 import time
 from types import ModuleType
-from typing import Any
 
 from scenarios.engine import probe
 from scenarios.engine.argv import parse_argv
@@ -46,6 +45,10 @@ from scenarios.engine.supervisor.helpers import Helpers
 from scenarios.engine.supervisor.parent import be_parent, become_subreaper, format_exc
 from scenarios.engine.supervisor.reaping import GRACE, Reaper, check_shm, has_children, shm_entries
 from scenarios.engine.supervisor.streams import QUIET, Streams
+
+TYPE_CHECKING = False  # typing costs a few ms at start-up: imported only for the checker
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Supervisor", "main", "usage"]
 

@@ -10,11 +10,14 @@ import os
 import signal
 import sys
 import threading
-from typing import NoReturn
 
 from scenarios.engine import catalog, probe
 from scenarios.engine.knobs import Config
 from scenarios.engine.lab import Lab
+
+TYPE_CHECKING = False  # typing costs a few ms at start-up: imported only for the checker
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_PDEATHSIG = 1
