@@ -283,3 +283,16 @@ def test_junk_for_the_engine_is_a_config_or_one_line(junk: list[str]) -> None:
 @given(JUNK)
 def test_junk_for_the_app_is_options_or_one_line(junk: list[str]) -> None:
     one_line_or_help(cli.parse_args, junk, cli.UsageError)
+
+
+def test_output_cut_short_by_its_reader_is_not_an_error_trace() -> None:
+    """`statelab list | head -1`: the reader leaves before the list is written (here it is gone
+    before statelab starts, so every write fails); statelab stops quietly, with the status a
+    broken pipe gives and no traceback on stderr."""
+    read_fd, write_fd = os.pipe()
+    os.close(read_fd)  # nobody will read: the first write raises BrokenPipeError
+    proc = subprocess.run([sys.executable, "-c", "from tui.cli import main; raise SystemExit(main())",
+                           "list"], stdout=write_fd, stderr=subprocess.PIPE, text=True, timeout=30)
+    os.close(write_fd)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr

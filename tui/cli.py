@@ -7,6 +7,7 @@ stderr and exit status 2, and nothing is started.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -141,7 +142,14 @@ def cmd_run(args: Sequence[str]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return dispatch(list(sys.argv[1:] if argv is None else argv))
+    except BrokenPipeError:  # `statelab list | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        return 1
+
+
+def dispatch(args: list[str]) -> int:
     if args[:1] == ["help"]:  # `statelab help`, `statelab help run race`: the same as --help
         args = [*args[1:], "--help"]
     command = args[0] if args else None
