@@ -39,10 +39,14 @@ lint: $(STAMP_DEV)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# BEFORE=DIR: an earlier checkout (git worktree add DIR REV), timed in the same rounds
 bench: $(STAMP_TEST)
 	$(COMPILE)
-	$(BIN)/python benchmarks/bench_engine.py
-	for b in benchmarks/bench_*.py; do [ "$$b" = benchmarks/bench_engine.py ] || $(BIN)/python $$b; done
+	$(if $(BEFORE),$(BIN)/python -m compileall -q $(BEFORE)/scenarios $(BEFORE)/tui > /dev/null)
+	$(BIN)/python benchmarks/bench_engine.py $(if $(BEFORE),--before $(BEFORE))
+	$(BIN)/python benchmarks/bench_app_startup.py $(if $(BEFORE),--before $(BEFORE))
+	$(BIN)/python benchmarks/bench_app_idle.py
+	$(BIN)/python benchmarks/bench_race.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache
