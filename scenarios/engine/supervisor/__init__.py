@@ -172,6 +172,9 @@ class Supervisor(Core):
                 on_timeout(self, self.streams, self.reaper)
                 break
             if drain_until is not None:
+                # a child may have connected, written and ended after the last select: take
+                # what waits in the listener's backlog before calling the run drained
+                self.streams.accept(listener)
                 if not has_children() and not self.streams.conns:
                     break
                 if now >= drain_until:
