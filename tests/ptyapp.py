@@ -69,10 +69,17 @@ class AppInPty:
         except subprocess.TimeoutExpired:
             os.kill(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
-        os.close(self.master)
+        self.hang_up()
+
+    def hang_up(self) -> None:
+        """The terminal goes away (an SSH connection drops, tmux kill-session): the master side
+        of the pty is closed, and no signal is sent."""
+        if self.master >= 0:
+            os.close(self.master)
+            self.master = -1
 
     def close(self) -> None:
         if self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGKILL)
         self.proc.wait(5)
-        os.close(self.master)
+        self.hang_up()

@@ -26,7 +26,7 @@ SIZE = (150, 40)
 async def app() -> AsyncIterator[StatelabApp]:
     app = StatelabApp("shared-value")
     yield app
-    app.kill_run_now()  # a failed test must not leave a run behind
+    app.stop_run_now()  # a failed test must not leave a run behind
 
 
 def log_text(app: StatelabApp) -> str:

@@ -88,7 +88,8 @@ class StatelabApp(App[int]):
         self.sampler: Sampler | None = None
         self.last_export: tuple[Path, Path] | None = None
         self._lab: LabScreen | None = None
-        atexit.register(self.kill_run_now)
+        self._leaving = threading.Event()  # set on the way out: the terminal watch ends
+        atexit.register(self.stop_run_now)
 
     def get_default_screen(self) -> LabScreen:
         self._lab = LabScreen(self.modules, self.interpreter, self.initial, self.initial_options)
@@ -105,6 +106,10 @@ class StatelabApp(App[int]):
         for sig in (signal.SIGHUP, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, self._hang_up, sig)
+        if not self.is_headless:  # a terminal that goes away is a hang-up, signal or not
+            from tui import hangup
+
+            hangup.watch(0, self._leaving)
         if self.autorun:
             self.run_worker(self.start_run(self.autostep), group="autorun")
 
@@ -238,9 +243,11 @@ class StatelabApp(App[int]):
             await self.client.shutdown()
 
     def _hang_up(self, sig: int) -> None:
-        """SIGHUP (the terminal went away) or SIGTERM: kill the run now, then leave."""
+        """SIGHUP (the terminal went away) or SIGTERM: stop the run, then leave at once (the
+        runner finishes ending the run by itself)."""
+        self._leaving.set()
         if self.client is not None:
-            self.client.kill_now()
+            self.client.stop_now()
         if self.sampler is not None:
             self.sampler.stop()
         # the terminal may be gone: if leaving hangs on it, leave anyway
@@ -249,7 +256,9 @@ class StatelabApp(App[int]):
         timer.start()
         self.exit(128 + sig)
 
-    def kill_run_now(self) -> None:
-        """Kill the run at once (at exit, or when a test fails): nothing of it may outlive us."""
+    def stop_run_now(self) -> None:
+        """Stop the run at once (at exit, or when a test fails): nothing of it may outlive us;
+        the runner ends it the clean way whether we wait or not."""
+        self._leaving.set()
         if self.client is not None:
-            self.client.kill_now()
+            self.client.stop_now()

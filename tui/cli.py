@@ -232,5 +232,5 @@ def app_main(argv: Sequence[str]) -> int:
     try:
         result = app.run()
     finally:
-        app.kill_run_now()
+        app.stop_run_now()
     return int(result or 0)

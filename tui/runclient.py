@@ -134,12 +134,13 @@ class RunClient:
         """Ask the runner to stop the run (it kills every process and reports)."""
         return self._send(b"stop\n")
 
-    def kill_now(self) -> None:
-        """Synchronous hard kill of both process groups: for SIGHUP, exit paths, atexit."""
+    def stop_now(self) -> None:
+        """Synchronous, for SIGHUP, exit paths and atexit: SIGTERM the runner, which ends the run
+        the way a stop does (the scenario's parent first, so multiprocessing cleans up what it
+        made; then escalation with bounded waits) and reaps every process, with or without us."""
         if self.proc is None or self.ended.is_set():
             return
-        _signal_group(self.parent_pid, signal.SIGKILL)
-        _signal_group(self.runner_pid, signal.SIGTERM)  # the runner then reaps what is left
+        _signal_group(self.runner_pid, signal.SIGTERM)
 
     async def shutdown(self, grace: float = 1.0) -> None:
         """Stop the run and make sure every process of it is gone: stop, then TERM, then KILL."""
