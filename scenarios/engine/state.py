@@ -9,6 +9,27 @@ so they cannot disagree. No I/O here, no clock, no Textual.
 `verdict()` says how a finding reads: what happened, what the source of the
 claim says (the lesson, or common belief beyond it), and whether they agree.
 Every front end renders from it.
+
+Two rules of the fold keep a run's account of its processes single-valued:
+
+- **One role per process.** A process that announced itself (its own
+  process-start, from the probe) keeps the role it gave. A helper role given by
+  someone else (the runner's guess from /proc, or the process that started the
+  helper) names a process that never announced itself; it never overrides an
+  announcement, and it is dropped when the process announces itself later.
+  Only a process named as a helper, and never announced, is a helper.
+- **One exit per process: the kernel's answer.** An exit is reported by the
+  process that reaped it: the runner (child subreaper of the whole run: the
+  parent and every orphan), or the scenario's parent for the children it
+  joins. `data.via` says how the reporter knows: `waitpid` when it reaped the
+  process itself (the runner; the parent under fork and spawn, where
+  `Process.exitcode` is its own waitpid's answer), `forkserver` when the fork
+  server reaped it and relayed the status (multiprocessing makes up 255 when
+  the fork server is gone, and the parent then reports nothing). The first
+  report is kept; a later one replaces it only if it is a `waitpid` answer and
+  the kept one is not (only one process can reap a pid: if the runner reaped a
+  process whose exit was relayed, the relay was a guess). A `waitpid` answer
+  is never replaced.
 """
 
 from __future__ import annotations
@@ -44,6 +65,7 @@ BELIEF = "common belief"
 # the lesson's own scenarios: transcripts written before run-start said where claims come from
 LESSON_SCENARIOS = ("queue-copy", "shared-value", "shared-array", "pass-via-queue", "small-int-id")
 HELPER_ROLES = ("resource-tracker", "forkserver", "manager")
+REAPED = "waitpid"  # data.via of an exit its reporter reaped itself: the kernel's answer
 
 
 # -- how a finding reads --------------------------------------------------------------------
@@ -93,20 +115,28 @@ def source_of(scenario: str, from_lesson: bool | None = None) -> str:
 class Proc:
     """One process of the run, as the events describe it."""
 
-    __slots__ = ("exit", "held", "helper", "pid", "ppid", "role", "started")
+    __slots__ = ("exit", "held", "helper", "own", "pid", "ppid", "role", "started")
 
     def __init__(self, pid: int, role: str) -> None:
         self.pid = pid
         self.role = role
         self.ppid: int | None = None
         self.helper = role in HELPER_ROLES
+        self.own = False  # it announced itself: its role is its own word
         self.started: float | None = None
-        self.exit: ProcessExit | None = None
+        self.exit: ProcessExit | None = None  # the one exit kept (see the module's rules)
         self.held: str | None = None  # the checkpoint it waits at for a step
 
     @property
     def ended(self) -> bool:
         return self.exit is not None
+
+    @property
+    def failed(self) -> bool:
+        """It ended badly and it is not a helper: a helper's exit code is the interpreter's,
+        not the scenario's (Python 3.13's resource tracker exits with 1 after warning of a
+        leak); a process of the scenario that failed or died by a signal fails the run."""
+        return self.exit is not None and self.exit.failed and not self.helper
 
     def __repr__(self) -> str:
         return f"Proc({self.pid}, {self.role!r})"
@@ -123,7 +153,7 @@ class RunState:
         self.processes: dict[int, Proc] = {}  # in the order they were first named
         self.findings: list[FindingEvent] = []
         self.end: RunEnd | None = None
-        self.problems = 0  # errors, and scenario processes that failed (helpers' exits aside)
+        self.errors = 0  # error events (the runner's and the processes')
         self.stacks: dict[str, str] = {}  # role -> stack of a process stuck at the timeout
         self.claims_from: str | None = None
         self.cut_short: str | None = None  # "timeout" or "stopped", from the runner's report
@@ -153,25 +183,27 @@ class RunState:
             return
         if event.role == "runner" and event.pid == self.runner_pid:
             if isinstance(event, Error):
-                self.problems += 1
+                self.errors += 1
                 if "timeout" in event.data:
                     self.cut_short = self.cut_short or "timeout"
                 elif "reason" in event.data:
                     self.cut_short = self.cut_short or "stopped"
             return
-        proc = self._proc(event.pid, event.role)
+        own = isinstance(event, ProcessStart) and not (event.helper or event.role in HELPER_ROLES)
+        proc = self._proc(event.pid, "?" if own else event.role)
         if isinstance(event, ProcessStart):
-            proc.helper = proc.helper or event.helper
-            proc.ppid = event.ppid if event.ppid is not None else proc.ppid
+            if own:  # its own word: its role, and it is no helper, whatever was guessed before
+                proc.role, proc.own, proc.helper = event.role, True, False
+                proc.ppid = event.ppid if event.ppid is not None else proc.ppid
+            elif not proc.own:  # named as a helper by someone else
+                proc.helper = proc.helper or event.helper
+                proc.ppid = event.ppid if proc.ppid is None else proc.ppid
             proc.started = event.t if proc.started is None else proc.started
         elif isinstance(event, ProcessExit):
-            proc.exit = event
-            if event.failed and not proc.helper:
-                # a helper's exit code is the interpreter's, not the scenario's: Python 3.13's
-                # resource tracker exits with 1 after warning of a leak, say
-                self.problems += 1
+            if proc.exit is None or (reaped(event) and not reaped(proc.exit)):
+                proc.exit = event
         elif isinstance(event, Error):
-            self.problems += 1
+            self.errors += 1
             if event.stack:
                 self.stacks[event.role] = event.stack
         if isinstance(event, Checkpoint) and event.hold and not proc.ended:
@@ -185,10 +217,17 @@ class RunState:
         proc = self.processes.get(pid)
         if proc is None:
             proc = self.processes[pid] = Proc(pid, role)
-        elif role not in ("?", "unknown") and proc.role != role:
+        elif role not in ("?", "unknown") and proc.role != role and not proc.own:
+            # named by someone else: a process that announced itself keeps its own role
             proc.role = role
             proc.helper = proc.helper or role in HELPER_ROLES
         return proc
+
+    def exit_known(self, pid: int) -> bool:
+        """Has the kernel's own answer for pid been reported (a `waitpid` exit)? Then no other
+        report may replace it."""
+        proc = self.processes.get(pid)
+        return proc is not None and proc.exit is not None and reaped(proc.exit)
 
     def extend(self, events: Iterable[Event]) -> None:
         for event in events:
@@ -216,6 +255,12 @@ class RunState:
         if self.end is not None:
             return self.end.status
         return self.cut_short or ("error" if self.problems else "ok")
+
+    @property
+    def problems(self) -> int:
+        """Errors, and processes of the scenario that failed (helpers' exits aside), counted
+        from each process's one kept exit and its role as it stands now."""
+        return self.errors + sum(1 for p in self.processes.values() if p.failed)
 
     @property
     def ended(self) -> bool:
@@ -250,6 +295,12 @@ class RunState:
         return "".join(e.text for e in self.of_kind("output", role))
 
     def exit_of(self, role: str) -> dict[str, Any] | None:
-        """The data of the last process-exit of that role (exitcode, signal)."""
-        exits = self.of_kind("process-exit", role)
+        """The data of the exit kept for the last process of that role that ended (exitcode,
+        signal)."""
+        exits = [p.exit for p in self.processes.values() if p.role == role and p.exit is not None]
         return exits[-1].data if exits else None
+
+
+def reaped(event: ProcessExit) -> bool:
+    """Did the reporter reap the process itself (the kernel's answer, not a relay)?"""
+    return event.data.get("via") == REAPED
