@@ -119,11 +119,33 @@ def process_started(parent_pid: int) -> None:
          data={"ppid": parent_pid, "executable": sys.executable})
 
 
+def tracker_pid() -> int | None:
+    """The resource tracker this process started or inherited by fork, as multiprocessing keeps
+    it (None where it was not started here: a spawned child only has the pipe to its parent's)."""
+    module = sys.modules.get("multiprocessing.resource_tracker")  # never imported for this
+    pid = getattr(getattr(module, "_resource_tracker", None), "_pid", None)
+    return pid if isinstance(pid, int) else None
+
+
+def trackers_started(before: int | None) -> None:
+    """Announce the resource tracker this process started while it ran (under fork, a child
+    started before its parent's tracker starts its own). A tracker it started can be short-lived
+    (it ends soon after this process), so the runner may never see it in /proc: this process
+    knows it for sure, and says so while its tracker is still running."""
+    pid = tracker_pid()
+    if pid is not None and pid != before:
+        emit("process-start", f"resource-tracker started: pid {pid}, parent {os.getpid()} "
+             f"({_role})", pid=pid, role="resource-tracker",
+             data={"helper": True, "ppid": os.getpid()})
+
+
 def bootstrap(link: Link, role: str, target: Callable[..., Any], args: tuple[Any, ...]) -> None:
-    """The target of every child Process: connect, announce, run the scenario's function."""
+    """The target of every child Process: connect, announce, run the scenario's function, and
+    announce the helper it started, if any."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked child must not inherit the parent's
     install(link, role)
     process_started(os.getppid())
+    tracker = tracker_pid()  # a forked child inherits its parent's: not one it started
     try:
         target(*args)
     except Exception as exc:
@@ -132,3 +154,5 @@ def bootstrap(link: Link, role: str, target: Callable[..., Any], args: tuple[Any
         error(f"{role} raised {type(exc).__name__}: {exc}",
               exception=type(exc).__name__, traceback=traceback.format_exc())
         sys.exit(1)  # the exit code an uncaught exception gives, without printing it twice
+    finally:
+        trackers_started(tracker)

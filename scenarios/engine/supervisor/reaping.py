@@ -12,6 +12,7 @@ from collections.abc import Callable
 from scenarios.engine import procfs
 from scenarios.engine.lab import exit_text
 from scenarios.engine.protocol import Error, Output, ProcessExit
+from scenarios.engine.state import REAPED
 from scenarios.engine.supervisor.helpers import helper_role
 
 TYPE_CHECKING = False  # typing costs a few ms at start-up: imported only for the checker
@@ -43,22 +44,29 @@ class Reaper:
         """Collect every child that ended: the parent, and orphans handed to us as subreaper."""
         sup = self.sup
         while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
+            try:  # look first, reap after: /proc keeps an unreaped process's start time
+                ended = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
             except ChildProcessError:
                 return
-            if pid == 0:
+            if ended is None or ended.si_pid == 0:
                 return
-            code = os.waitstatus_to_exitcode(status)
             self.streams.pump()  # what the process said before it ended comes before its end
+            self.helpers.name_at_exit(ended.si_pid)  # a helper nobody named yet
+            pid, status = os.waitpid(ended.si_pid, os.WNOHANG)
+            if pid == 0:
+                continue
+            code = os.waitstatus_to_exitcode(status)
             if pid == sup.parent_pid:
                 sup.parent_status = code
                 self.helpers.scan(force=True)
-            if not sup.exited(pid):
+            # the kernel's answer, to the one process that reaped it: reported unless the
+            # same answer is already in (state.py: one exit per process); it replaces a relay
+            # (under forkserver a relayed 255 was multiprocessing's guess: we reaped the child)
+            if not sup.state.exit_known(pid):
                 role = sup.roles.get(pid, "unknown")
                 words, data = exit_text(code)
                 sup.emit(ProcessExit, f"{role} {words}", pid=pid, role=role,
-                         data={**data, "reported_by": os.getpid()})
+                         data={**data, "via": REAPED, "reported_by": os.getpid()})
 
     def report_left_behind(self) -> None:
         sup = self.sup

@@ -185,11 +185,9 @@ class Streams:
             return
         pid, role = conn.pid, conn.role
         if "resource_tracker" in text:  # a helper writes on the fd it inherited from its starter
-            self.helpers.scan(force=True)  # it may be one we have not met yet
-            trackers = [p for p, r in self.sup.roles.items() if r == "resource-tracker"]
-            own = [p for p in trackers if self.helpers.started_by(p) == conn.pid]
-            if own or trackers:
-                pid, role = (own or trackers)[0], "resource-tracker"
+            tracker = self.helpers.tracker_of(conn.pid)
+            if tracker is not None:
+                pid, role = tracker, "resource-tracker"
         data: dict[str, Any] = {"stream": conn.stream}
         thread = thread_of(text)
         if thread:
