@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import select
 import signal
 import time
 from collections.abc import Callable
@@ -66,16 +67,36 @@ class Lab:
         return max(0.0, self.deadline - time.monotonic())
 
     def join(self, process: BaseProcess) -> int | None:
-        """Wait for a child (never past the run's deadline) and report how it ended."""
+        """Wait for a child (never past the run's deadline) and report how it ended.
+
+        Returns its exit code (negative: the signal), or None when the parent cannot know it:
+        still running at the deadline, or under forkserver once the fork server is gone (then
+        the child has been waited for all the same, and the runner reports its exit)."""
         # the runner's own deadline comes first, so it can take the stacks of stuck processes
         process.join(self.remaining() + 5.0)
         role = next((r for p, r in self._children if p is process), process.name)
-        if process.pid is not None and process.pid not in self._reported and process.exitcode is not None:
-            self._reported.add(process.pid)
-            words, data = exit_text(process.exitcode)
-            probe.emit("process-exit", f"{role} {words}", pid=process.pid, role=role,
-                       data={**data, "reported_by": os.getpid()})
-        return process.exitcode
+        return self._report(process, role, role)
+
+    def _report(self, process: BaseProcess, role: str, name: str) -> int | None:
+        """Report the exit of a process this parent started, once, if what multiprocessing
+        says is the kernel's answer (state.py: one exit per process)."""
+        code, pid = process.exitcode, process.pid
+        if code is None or pid is None:
+            return None
+        via = "forkserver" if self.ctx.get_start_method() == "forkserver" else "waitpid"
+        if via == "forkserver" and code == 255 and made_up(pid):
+            # multiprocessing's guess: the fork server, which reaps the children and writes
+            # each one's status to the parent, is gone, and poll() makes up 255. The child is
+            # an orphan of the runner (the subreaper), which reaps it and reports its real exit
+            # when it happened; here, wait for that end, so that join() still means it ended
+            wait_gone(pid, self.remaining() + 5.0)
+            return None
+        if pid not in self._reported:
+            self._reported.add(pid)
+            words, data = exit_text(code)
+            probe.emit("process-exit", f"{name} {words}", pid=pid, role=role,
+                       data={**data, "via": via, "reported_by": os.getpid()})
+        return code
 
     def finish(self) -> None:
         """Join every child the scenario did not join itself."""
@@ -98,9 +119,42 @@ class Lab:
         return pid
 
     def manager_ended(self, manager: Any) -> None:
-        """After shutdown(): report how the manager's server process ended."""
+        """After shutdown(): report how the manager's server process ended (if the parent
+        can know: as for a child, see join())."""
         process = getattr(manager, "_process", None)
         if process is not None and process.pid:
-            words, data = exit_text(process.exitcode)
-            probe.emit("process-exit", f"manager server {words}", pid=process.pid, role="manager",
-                       data={**data, "reported_by": os.getpid()})
+            self._report(process, "manager", "manager server")
+
+
+def made_up(pid: int) -> bool:
+    """Under forkserver, was a child's exit code 255 made up by multiprocessing because the
+    fork server was gone (EOF on the child's sentinel), rather than relayed by it?
+
+    The fork server writes a status only after it has reaped the child: a child that is still
+    there (running, or a zombie the runner has not reaped yet) was not reaped by it. A child
+    that is gone while the fork server is gone too was reaped by the runner (or, in the
+    unlikely case the fork server relayed a real 255 and died right after, is not reported)."""
+    if procfs.stat(pid) is not None:
+        return True
+    from multiprocessing import forkserver
+
+    server = getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None)
+    return not (isinstance(server, int) and procfs.alive(server))
+
+
+def wait_gone(pid: int, timeout: float) -> bool:
+    """Wait until a process that is not (or no longer) our child has ended: a pidfd is
+    readable once it has exited. True if it has."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    except (AttributeError, OSError):  # no pidfd here (Linux before 5.3): look now and then
+        until = time.monotonic() + timeout
+        while procfs.alive(pid) and time.monotonic() < until:
+            time.sleep(0.01)
+        return not procfs.alive(pid)
+    try:
+        return bool(select.select([fd], [], [], max(0.0, timeout))[0])
+    finally:
+        os.close(fd)
