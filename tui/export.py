@@ -9,6 +9,7 @@ are built from the run's `RunState`; each finding reads as `verdict()` says.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,26 +29,29 @@ class Transcript:
         return self.state.scenario or self.scenario or "run"
 
 
-def _claim(folder: Path, scenario: str) -> tuple[Path, Path]:
-    """Create both files exclusively (O_EXCL), so two exports never overwrite each other."""
+EXCLUSIVE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _claim(folder: Path, scenario: str) -> tuple[tuple[Path, int], tuple[Path, int]]:
+    """Create both files exclusively (O_EXCL: never an existing file, nor a symlink someone put
+    in their place) and keep them open: everything is written through these descriptors, so
+    no path is opened twice and a file swapped in after the claim is never written."""
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", scenario)[:40] or "run"
     n = 1
     while True:
-        md = folder / f"statelab-{scenario}-{n}.md"
-        jsonl = folder / f"statelab-{scenario}-{n}.jsonl"
-        if not md.exists() and not jsonl.exists():
-            try:
-                os.close(os.open(md, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
-            except FileExistsError:
-                n += 1
-                continue
-            try:
-                os.close(os.open(jsonl, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
-            except FileExistsError:
-                md.unlink()
-                n += 1
-                continue
-            return md, jsonl
+        md, jsonl = folder / f"statelab-{stem}-{n}.md", folder / f"statelab-{stem}-{n}.jsonl"
         n += 1
+        try:
+            md_fd = os.open(md, EXCLUSIVE, 0o644)
+        except FileExistsError:
+            continue
+        try:
+            jsonl_fd = os.open(jsonl, EXCLUSIVE, 0o644)
+        except FileExistsError:
+            os.close(md_fd)
+            md.unlink()
+            continue
+        return (md, md_fd), (jsonl, jsonl_fd)
 
 
 def _cell(text: Any) -> str:
@@ -95,7 +99,9 @@ def jsonl(state: RunState) -> str:
 
 def export(t: Transcript, folder: Path | None = None) -> tuple[Path, Path]:
     """Write both files; return their paths."""
-    md, js = _claim(folder or Path.cwd(), t.name)
-    md.write_text(markdown(t), encoding="utf-8")
-    js.write_text(jsonl(t.state), encoding="utf-8")
+    (md, md_fd), (js, js_fd) = _claim(folder or Path.cwd(), t.name)
+    with os.fdopen(md_fd, "w", encoding="utf-8") as md_file, \
+            os.fdopen(js_fd, "w", encoding="utf-8") as js_file:
+        md_file.write(markdown(t))
+        js_file.write(jsonl(t.state))
     return md, js
