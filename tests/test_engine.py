@@ -85,7 +85,7 @@ BAD_INPUT = [
     (["race", "--value", "3"], "race does not take --value"),
     (["shared-value", "--json"], "unknown option --json"),  # statelab run's, not the engine's
     # long junk is quoted by a short prefix only
-    (["shared-value", "--value", "9" * 5000], "'" + "9" * 40 + "…' is not an integer"),
+    (["shared-value", "--value", "9" * 5000], "'" + "9" * 40 + "'… has 5000 digits, more than the 100 taken"),
     (["shared-value", "--" + "y" * 5000, "1"], "unknown option --" + "y" * 38 + "…"),
     (["shared-value", "x" * 5000], "unexpected argument '" + "x" * 40 + "…'"),
 ]

@@ -110,6 +110,8 @@ class StatelabApp(App[int]):
             from tui import hangup
 
             hangup.watch(0, self._leaving)
+        for problem in catalog.problems():  # an extra scenario that cannot be loaded
+            self.notify(problem, severity="warning", timeout=10)
         if self.autorun:
             self.run_worker(self.start_run(self.autostep), group="autorun")
 

@@ -78,6 +78,8 @@ def cmd_list(args: Sequence[str] = ()) -> int:
         print(f"{spec.name:<15} {mark:<7} {spec.summary}")
         for knob in spec.knobs().values():
             print(f"{'':<24}{describe(spec, knob)}")
+    for problem in catalog.problems():  # the others still work
+        print(f"statelab: {problem}", file=sys.stderr)
     return 0
 
 
@@ -146,6 +148,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return dispatch(list(sys.argv[1:] if argv is None else argv))
     except BrokenPipeError:  # `statelab list | head`: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        return 1
+    except OSError as e:  # `statelab source race > /dev/full`
+        if e.filename is not None:
+            raise  # not the output: a real problem, shown whole
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print(f"statelab: cannot write the output: {e.strerror or e}", file=sys.stderr)
         return 1
 
 

@@ -9,8 +9,11 @@ from elsewhere (tests, your own experiments).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
+import re
+import sys
 from types import ModuleType
 
 from scenarios.engine.knobs import COMMON, Config, ConfigError, Scenario, parse
@@ -58,36 +61,77 @@ class Module:
             return f.read()
 
 
+PROBLEMS: list[str] = []  # one line per extra scenario that cannot be used, for front ends
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _discover() -> dict[str, str]:
-    """name -> module path, from the files of the package (nothing is imported)."""
+    """name -> module path, from the files of the package (nothing is imported), then the extra
+    scenarios the environment names; a malformed extra is noted in PROBLEMS, never fatal."""
     found: dict[str, str] = {}
     for entry in sorted(os.listdir(FOLDER)):
         stem, ext = os.path.splitext(entry)
         if ext == ".py" and not stem.startswith("_"):
             found[stem.replace("_", "-")] = f"{PACKAGE}.{stem}"
-    for item in filter(None, os.environ.get("STATELAB_EXTRA_SCENARIOS", "").split(",")):
-        name, _, module = item.partition("=")
-        found[name.strip()] = module.strip()
+    for item in filter(None, (i.strip() for i in os.environ.get(EXTRA, "").split(","))):
+        name, eq, module = (part.strip() for part in item.partition("="))
+        if not eq or not name or not MODULE.fullmatch(module):
+            PROBLEMS.append(f"{EXTRA}: {_short(item)!r} is not NAME=package.module; ignored")
+        elif name in found:
+            PROBLEMS.append(f"{EXTRA}: {name!r} is a scenario of statelab's own; "
+                            f"{_short(module)!r} does not replace it")
+        else:
+            found[name] = module
     return found
 
 
+EXTRA = "STATELAB_EXTRA_SCENARIOS"
+MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _MODULES = _discover()
 _loaded: dict[str, Module] = {}
+_broken: dict[str, str] = {}  # name -> why its module cannot be used
 _specs: list[Scenario] | None = None
 
 
+def _import(name: str) -> Module:
+    """Import a scenario's module. What it prints while it loads goes to stderr (stdout may be
+    the event stream); any failure becomes a ConfigError that names the module and why."""
+    if name in _broken:
+        raise ConfigError(_broken[name])
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            module = importlib.import_module(_MODULES[name])
+        spec = getattr(module, "SPEC", None)
+        if not isinstance(spec, Scenario) or spec.name != name:
+            raise ConfigError(f"it defines no SPEC named {name!r}")
+    except (Exception, SystemExit) as e:  # an experiment being written may fail in any way
+        why = str(e) if isinstance(e, ConfigError) else f"{type(e).__name__}: {e}"
+        _broken[name] = (f"scenario {name!r} ({_short(_MODULES[name], 40)}) cannot be loaded: "
+                         f"{_short(why, 120)}")
+        raise ConfigError(_broken[name]) from None
+    return Module(module)
+
+
 def load(name: str) -> Module:
-    """The scenario module of that name; ConfigError if there is none."""
+    """The scenario module of that name; ConfigError if there is none or it cannot be loaded."""
     if name in _loaded:
         return _loaded[name]
     if name not in _MODULES:
-        raise ConfigError(f"unknown scenario {name!r}; choose one of {', '.join(names())}")
-    module = importlib.import_module(_MODULES[name])
-    spec = getattr(module, "SPEC", None)
-    if not isinstance(spec, Scenario) or spec.name != name:
-        raise ConfigError(f"unknown scenario {name!r}; choose one of {', '.join(names())}")
-    _loaded[name] = Module(module)
+        raise ConfigError(f"unknown scenario {_short(name, 40)!r}; choose one of {', '.join(names())}")
+    _loaded[name] = _import(name)
     return _loaded[name]
+
+
+def problems() -> list[str]:
+    """One line for each extra scenario that was named but cannot be used (a module of the
+    package that defines no SPEC is simply not an experiment)."""
+    all_specs()
+    return [*PROBLEMS, *(_broken[n] for n in _MODULES
+                         if n in _broken and not _MODULES[n].startswith(PACKAGE + "."))]
 
 
 def all_specs() -> list[Scenario]:
@@ -98,7 +142,7 @@ def all_specs() -> list[Scenario]:
         for name in _MODULES:
             try:
                 specs.append(load(name).spec)
-            except (ConfigError, ImportError):  # not an experiment, or one still being written
+            except ConfigError:  # not an experiment, or one still being written: see problems()
                 continue
         _specs = sorted(specs, key=lambda s: (not s.from_lesson, s.order, s.name))
     return list(_specs)

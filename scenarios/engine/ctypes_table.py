@@ -10,6 +10,14 @@ if TYPE_CHECKING:
     from typing import Any
 
 
+MAX_DIGITS = 100  # an integer longer than this is refused: 2**64 has 20 digits
+
+
+def quote(text: str, limit: int = 40) -> str:
+    """What the user gave, quoted, at most `limit` characters of it."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + "…"
+
+
 class TypeCode:
     """One type code: the C type behind it and what it can hold."""
 
@@ -62,11 +70,17 @@ class TypeCode:
     def parse(self, text: str) -> Any:
         """Turn command-line text into what Value(code, ...) is given; ValueError says what is allowed."""
         if self.kind == "int":
+            digits = sum(ch.isdigit() for ch in text)
+            if digits > MAX_DIGITS:
+                raise ValueError(
+                    f"{quote(text)} has {digits} digits, more than the {MAX_DIGITS} taken; type "
+                    f"code {self.code!r} ({self.c_type}) holds integers from {self.low} to "
+                    f"{self.high}")
             try:
                 return int(text, 0) if text.strip().lower().startswith(("0x", "0o", "0b")) else int(text)
             except ValueError:
                 raise ValueError(
-                    f"{text!r} is not an integer; type code {self.code!r} ({self.c_type}) holds "
+                    f"{quote(text)} is not an integer; type code {self.code!r} ({self.c_type}) holds "
                     f"integers from {self.low} to {self.high}"
                 ) from None
         if self.kind == "float":
@@ -74,14 +88,18 @@ class TypeCode:
                 return float(text)
             except ValueError:
                 raise ValueError(
-                    f"{text!r} is not a number; type code {self.code!r} ({self.c_type}) holds "
+                    f"{quote(text)} is not a number; type code {self.code!r} ({self.c_type}) holds "
                     f"floating-point numbers"
                 ) from None
         if len(text) != 1:
             raise ValueError(
                 f"type code {self.code!r} ({self.c_type}) holds one character, got {len(text)}: "
-                f"{text!r}"
+                f"{quote(text)}"
             )
+        if "\ud800" <= text <= "\udfff":
+            raise ValueError(
+                f"{text!r} is half of a surrogate pair (bytes that are not UTF-8 give one), not a "
+                f"character; type code {self.code!r} ({self.c_type}) holds one character")
         if self.kind == "byte":
             try:
                 return text.encode("latin-1")

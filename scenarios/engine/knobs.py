@@ -45,7 +45,8 @@ class Knob:
         if self.kind == "choice":
             if text not in self.choices:
                 raise ConfigError(
-                    f"{self.flag}: {text!r} is not allowed; choose one of {', '.join(self.choices)}"
+                    f"{self.flag}: {ctypes_table.quote(text)} is not allowed; choose one of "
+                    f"{', '.join(self.choices)}"
                 )
             return text
         if self.kind in ("int", "float"):
@@ -53,11 +54,12 @@ class Knob:
                 number: float = int(text) if self.kind == "int" else float(text)
             except ValueError:
                 what = "a whole number" if self.kind == "int" else "a number"
-                raise ConfigError(f"{self.flag}: {text!r} is not {what}; {self.bounds()}") from None
+                raise ConfigError(f"{self.flag}: {ctypes_table.quote(text)} is not {what}; "
+                                  f"{self.bounds()}") from None
             if (self.low is not None and number < self.low) or (
                 self.high is not None and number > self.high
             ) or number != number:
-                raise ConfigError(f"{self.flag}: {text} is out of bounds; {self.bounds()}")
+                raise ConfigError(f"{self.flag}: {number:g} is out of bounds; {self.bounds()}")
             return number
         raise ConfigError(f"{self.flag}: cannot parse {text!r}")  # "value" is parsed by Config
 

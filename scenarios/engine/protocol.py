@@ -238,7 +238,8 @@ KINDS: dict[str, type[Event]] = {cls.kind: cls for cls in (
 # -- encoding -------------------------------------------------------------------------------
 
 def _dump(wire: dict[str, Any]) -> bytes:
-    return json.dumps(wire, ensure_ascii=False, default=repr).encode()
+    # a lone surrogate (an argument that was not UTF-8) is written as its JSON escape
+    return json.dumps(wire, ensure_ascii=False, default=repr).encode(errors="backslashreplace")
 
 
 def _trim(value: Any, limit: int) -> Any:
