@@ -154,3 +154,18 @@ def _options(argv: list[str]) -> dict[str, str]:
             continue
         options[flag[2:].replace("-", "_")] = args.pop(0)
     return options
+
+
+@pytest.mark.parametrize(("argv", "words"), [
+    (["frobnicate"], "unknown command 'frobnicate'; the commands are list, run and source"),
+    (["--value", "-h"], "--value: '-h' is not an integer"),
+    (["run", "race", "--processes", "-h"], "--processes: '-h' is not a whole number"),
+    (["--step=yes"], "--step takes no value"),
+    (["--scenario", "race", "--scenario", "shared-value"], "--scenario is given twice"),
+])
+def test_the_command_line_refuses_in_one_line(argv: list[str], words: str) -> None:
+    out = subprocess.run([*STATELAB, *argv], capture_output=True, text=True, timeout=60,
+                         stdin=subprocess.DEVNULL)
+    assert out.returncode == 2, (argv, out.stdout[:300], out.stderr)
+    assert out.stdout == ""
+    assert out.stderr.count("\n") == 1 and words in out.stderr, out.stderr

@@ -23,6 +23,7 @@ from scenarios.engine.argv import (
     read,
     tidy,
 )
+from scenarios.engine.ctypes_table import quote
 from scenarios.engine.knobs import ConfigError, Scenario
 
 DEFAULT_SCENARIO = catalog.DEFAULT  # what the app shows first
@@ -167,6 +168,9 @@ def dispatch(args: list[str]) -> int:
         return cmd_source(args[1:])
     if command == "run":
         return cmd_run(args[1:])
+    if command is not None and not command.startswith("-"):
+        return fail(f"unknown command {quote(command)}; the commands are list, run and source, "
+                    f"and the app takes options (statelab --help)")
     return app_main(args)
 
 

@@ -210,7 +210,9 @@ def build_parser(spec: Scenario, prog: str, options: Sequence[Option] = (), *,
 
 
 def _looks_like_option(arg: str) -> bool:
-    return arg in HELP or (arg.startswith("--") and arg[2:3].isalpha())
+    """`--name`: after a flag that takes a value, anything else is that value (`--value -h`
+    is the value '-h', not a request for help)."""
+    return arg.startswith("--") and arg[2:3].isalpha()
 
 
 def _join_values(args: Sequence[str], flags: set[str]) -> tuple[list[str], str | None]:
