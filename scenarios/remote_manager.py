@@ -158,7 +158,7 @@ def findings(run: RunState) -> list[Finding]:
 def refused(run: RunState) -> Finding:
     result, changed, seen = (run.first("wrong-key-result"), run.first("client-changed"),
                              run.first("parent-reads"))
-    holds, evidence = None, missing("wrong-key-result")
+    holds, evidence = None, missing(run, "wrong-key-result")
     if result:
         holds = bool(result["refused"])
         evidence = (f"with a wrong key, connect() raised {result['module']}.{result['exception']}: "
@@ -176,7 +176,7 @@ def loopback(run: RunState) -> Finding:
     address, found = run.first("server-address"), run.first("listening")
     if not (address and found):
         return Finding("bound-to-loopback", "The manager listens on 127.0.0.1 only", None, True,
-                       missing("server-address", "listening"))
+                       missing(run, "server-address", "listening"))
     mine = [s for s in found["sockets"] if s["server_holds_it"]]
     holds = address["host"] == LOOPBACK and bool(mine) and all(s["ip"] == LOOPBACK for s in mine)
     evidence = (f"manager.address is ({address['host']!r}, {address['port']}); the kernel lists "

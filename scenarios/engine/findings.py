@@ -6,7 +6,7 @@ A scenario's findings() reads the run's RunState and returns these.
 from __future__ import annotations
 
 from scenarios.engine.fields import Fields
-from scenarios.engine.state import LESSON, verdict
+from scenarios.engine.state import LESSON, RunState, verdict
 
 TYPE_CHECKING = False  # typing costs a few ms at start-up: imported only for the checker
 
@@ -30,5 +30,24 @@ class Finding(Fields):
         return verdict(self, source).summary
 
 
-def missing(*what: str) -> str:
-    return "not observed in this run: " + ", ".join(what)
+CUT_SHORT = {"stopped": "the run was stopped", "timeout": "the run timed out",
+             "error": "the run ended with an error"}
+
+
+def missing(run: RunState | str, *what: str) -> str:
+    """Evidence for a finding the run could not check: which of `what` (observation keys) no
+    process reported, and, if the run was cut short, that it was (before they could be).
+
+    `missing(run, "child-read", "parent-changed")` names only the keys `run` lacks; with no run
+    (`missing("child-read", ...)`, the old form) every key given is named.
+    """
+    if isinstance(run, str):
+        return "not observed in this run: " + ", ".join((run, *what))
+    absent = [w for w in what if run.first(w) is None]
+    cut = CUT_SHORT.get(run.status)
+    if not absent:  # the caller needed more than these keys
+        return (f"{cut}; " if cut else "") + f"observed {', '.join(what)}, but not enough to tell"
+    text = "not observed in this run: " + ", ".join(absent)
+    if cut:
+        text += f" ({cut} before {'it was' if len(absent) == 1 else 'they were'} reported)"
+    return text
