@@ -103,7 +103,8 @@ def _by_label(run: RunState, what: str) -> dict[str, dict[str, Any]]:
     return {d["label"]: d for d in run.observations(what)}
 
 
-def _stored_exactly(tried: dict[str, dict[str, Any]], read: dict[str, dict[str, Any]]) -> Finding:
+def _stored_exactly(run: RunState, tried: dict[str, dict[str, Any]],
+                    read: dict[str, dict[str, Any]]) -> Finding:
     claim = "The --value reads back exactly as given"
     given, back = tried.get("value"), read.get("value")
     if given and given["raised"]:
@@ -111,7 +112,8 @@ def _stored_exactly(tried: dict[str, dict[str, Any]], read: dict[str, dict[str, 
                        f"Value() refused {given['given_repr']}: {given['raised']}: "
                        f"{given['message']}")
     if not (given and back):
-        return Finding("stored-exactly", claim, None, True, missing("parent-stored", "child-read"))
+        return Finding("stored-exactly", claim, None, True,
+                       missing(run, "parent-stored", "child-read"))
     exact = back["repr"] == given["given_repr"]
     evidence = f"given {given['given_repr']}, the child reads {back['repr']}"
     if not exact:
@@ -119,38 +121,45 @@ def _stored_exactly(tried: dict[str, dict[str, Any]], read: dict[str, dict[str, 
     return Finding("stored-exactly", claim, exact, True, evidence)
 
 
-def _wraps(kind: str, tried: dict[str, dict[str, Any]],
+def _wraps(run: RunState, kind: str, tried: dict[str, dict[str, Any]],
            read: dict[str, dict[str, Any]], low: Any, high: Any) -> Finding:
     claim = "One past the max (or the min) reads back wrapped to the other end, with no error"
 
     def seen(label: str) -> str:
         t, r = tried.get(label), read.get(label)
         if t and t["raised"]:
-            return f"{t['given_repr']} raised {t['raised']}"
+            return f"{t['given_repr']} raised {t['raised']}: {t['message']}"
         return f"{t['given_repr']} reads {r['repr']}" if t and r else f"{label}: not observed"
 
     evidence = f"{seen('max+1')}; {seen('min-1')}"
-    if kind != "int":
-        why = {"float": "a C float does not wrap: it rounds to the nearest value it holds, "
-                        "or becomes inf",
-               "byte": "a C char is set from one byte or a number 0-255, nothing else",
-               "char": "a wchar_t is set from a one-character str only"}[kind]
-        return Finding("wraps-silently", claim, None, None,
-                       f"only integer type codes wrap; {why}: {evidence}")
+    raised = [lbl for lbl in ("max+1", "min-1") if (tried.get(lbl) or {}).get("raised")]
     up, down = read.get("max+1"), read.get("min-1")
-    if not (up and down):
-        raised = any((tried.get(lbl) or {}).get("raised") for lbl in ("max+1", "min-1"))
-        return Finding("wraps-silently", claim, False if raised else None, None, evidence)
+    if not raised and not (up and down):
+        return Finding("wraps-silently", claim, None, None,
+                       missing(run, "parent-stored", "child-read"))
+    if raised:
+        why = {"byte": "a C char is set from one byte or a number 0-255, and anything else is "
+                       "refused",
+               "char": "a wchar_t is set from a one-character str only, so a code point given "
+                       "as an int is refused"}.get(kind, "ctypes refused it")
+        return Finding("wraps-silently", claim, False, None, f"{evidence}: {why}")
+    assert up is not None and down is not None
     wraps = up["value"] == low and down["value"] == high
-    return Finding("wraps-silently", claim, wraps, None,
-                   evidence + (": ctypes keeps the low bits and says nothing" if wraps else ""))
+    if wraps:
+        evidence += ": ctypes keeps the low bits and says nothing"
+    elif kind == "float":
+        evidence += (": a C float does not wrap; past its max it rounds to the nearest value it "
+                     "holds, or is inf" if run.config.get("typecode") == "f" else
+                     ": the double after the max is already inf, and a C double stores inf as "
+                     "inf")
+    return Finding("wraps-silently", claim, wraps, None, evidence)
 
 
-def _wrong_kind(tried: dict[str, dict[str, Any]]) -> Finding:
+def _wrong_kind(run: RunState, tried: dict[str, dict[str, Any]]) -> Finding:
     claim = "A value of the wrong kind raises TypeError"
     wrong = [d for label, d in tried.items() if label.startswith("wrong:")]
     if not wrong:
-        return Finding("wrong-kind-raises", claim, None, None, missing("parent-stored"))
+        return Finding("wrong-kind-raises", claim, None, None, missing(run, "parent-stored"))
     holds = all(d["raised"] == "TypeError" for d in wrong)
     evidence = "; ".join(
         f"{d['given_repr']} raised {d['raised']}: {d['message']}" if d["raised"]
@@ -163,9 +172,9 @@ def findings(run: RunState) -> list[Finding]:
     kind = typecode(str(run.config["typecode"])).kind
     info = run.first("type") or {}
     return [
-        _stored_exactly(tried, read),
-        _wraps(kind, tried, read, info.get("low"), info.get("high")),
-        _wrong_kind(tried),
+        _stored_exactly(run, tried, read),
+        _wraps(run, kind, tried, read, info.get("low"), info.get("high")),
+        _wrong_kind(run, tried),
     ]
 
 

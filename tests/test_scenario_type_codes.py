@@ -59,7 +59,11 @@ def test_float_keeps_seven_digits(start_method: str) -> None:
     result = type_codes(start_method, "f", "3.1415")
     assert read(result, "value")["value"] == 3.1414999961853027
     assert result.holds("stored-exactly") is False
-    assert result.holds("wraps-silently") is None  # floats do not wrap
+    # floats do not wrap: just past the max rounds back to it, far past it is inf
+    assert read(result, "max+1")["repr"] == repr(3.4028234663852886e38)
+    assert read(result, "min-1")["repr"] == repr(-3.4028234663852886e38)
+    assert result.holds("wraps-silently") is False
+    assert "rounds" in result.findings()["wraps-silently"]["evidence"]
     assert result.first("type")["size"] == 4
     assert read(result, "max*10")["value"] == "inf"  # far past FLT_MAX: inf, as JSON text
 
@@ -83,7 +87,26 @@ def test_double_is_exact_and_char_refuses_256(start_method: str) -> None:
     assert read(char, "value")["value"] == "z"
     assert read(char, "max")["repr"] == repr(b"\xff")
     assert tried(char, "max+1")["raised"] == "TypeError"  # 256 is not a byte
-    assert char.holds("wraps-silently") is None
+    assert tried(char, "min-1")["raised"] == "TypeError"  # nor is -1
+    assert char.holds("wraps-silently") is False  # refused, so not wrapped: the run can tell
+
+
+def test_one_past_a_double_is_inf_and_stays_inf(start_method: str) -> None:
+    double = type_codes(start_method, "d")
+    assert tried(double, "max+1")["given_repr"] == "inf"  # the next double after the max
+    assert read(double, "max+1")["value"] == "inf" and read(double, "min-1")["value"] == "-inf"
+    assert double.holds("wraps-silently") is False
+    assert "inf" in double.findings()["wraps-silently"]["evidence"]
+
+
+def test_a_wide_char_refuses_code_points_given_as_ints(start_method: str) -> None:
+    wide = type_codes(start_method, "u")
+    for label in ("max+1", "min-1"):  # 0x110000 and -1
+        assert tried(wide, label)["raised"] == "TypeError"
+        assert not [d for d in wide.observed("child-read") if d["label"] == label]
+    assert read(wide, "max")["repr"] == repr(chr(0x10FFFF))
+    assert wide.holds("wraps-silently") is False
+    assert "TypeError" in wide.findings()["wraps-silently"]["evidence"]
 
 
 
