@@ -69,9 +69,10 @@ def store(what: str, var: Any, written: Any) -> None:
 def child(queue: Any, wait: float) -> None:
     shared_dict = queue.get(timeout=wait)  # proxies, unpickled here: they connect to the server
     value = queue.get(timeout=wait)
+    before = shared_dict.copy()
     observe("child-got-proxies", f"child got a {type(shared_dict).__name__} and a "
-            f"{type(value).__name__} from the Queue", types=[type(shared_dict).__name__,
-                                                             type(value).__name__])
+            f"{type(value).__name__} from the Queue; the dict holds {before}",
+            types=[type(shared_dict).__name__, type(value).__name__], value=before)
     shared_dict["changed_by"] = "child"
     shared_dict["child_pid"] = os.getpid()
     observe("child-changed-dict", f"child changed the dict through its proxy: {shared_dict.copy()}",
@@ -181,12 +182,18 @@ def findings(run: RunState) -> list[Finding]:
 
 
 def through_queue(run: RunState) -> Finding:
-    changed, seen = run.first("child-changed-dict"), run.first("parent-reads-dict")
-    holds, evidence = None, missing("child-changed-dict", "parent-reads-dict")
-    if changed and seen:
+    got, changed = run.first("child-got-proxies"), run.first("child-changed-dict")
+    seen = run.first("parent-reads-dict")
+    holds, evidence = None, missing(run, "child-got-proxies", "child-changed-dict",
+                                    "parent-reads-dict")
+    if got and changed and got["value"] == changed["value"]:
+        # a change can be seen only if it happened
+        evidence = (f"the child's writes left the dict as it was ({got['value']}): there was no "
+                    "change for the parent to see")
+    elif got and changed and seen:
         holds = all(seen["value"].get(k) == v for k, v in changed["value"].items())
-        evidence = (f"the child got the dict proxy from a Queue and wrote {changed['value']}; "
-                    f"the parent then read {seen['value']}")
+        evidence = (f"the child got the dict proxy from a Queue, found {got['value']} and "
+                    f"changed it to {changed['value']}; the parent then read {seen['value']}")
     contrast = run.first("value-on-queue")
     feeder = next((line.strip() for e in run.of_kind("output", "parent")
                    for line in e.text.splitlines() if line.startswith("RuntimeError")), None)
@@ -202,7 +209,7 @@ def through_queue(run: RunState) -> Finding:
 
 def typecode_ignored(run: RunState) -> Finding:
     tried = list(run.observations("manager-stores"))
-    holds, evidence = None, missing("manager-stores")
+    holds, evidence = None, missing(run, "manager-stores")
     if tried:
         holds = not all(kept(s) for s in tried)
         code = run.config.get("typecode")
@@ -225,7 +232,9 @@ def cost(run: RunState) -> Finding:
     measured = run.first("cost")
     if not measured or not measured["ratio"]:
         return Finding("manager-slower", f"An increment through a manager's proxy is at least "
-                       f"{SLOWER} times slower than on a shared Value", None, True, missing("cost"))
+                       f"{SLOWER} times slower than on a shared Value", None, True,
+                       "the increments on the shared Value took no measurable time"
+                       if measured else missing(run, "cost"))
     n, ratio = measured["operations"], measured["ratio"]
     evidence = (f"{n} increments took {measured['proxy_seconds']:.3f} s through the proxy "
                 f"({measured['proxy_seconds'] * 1e6 / n:.1f} µs each, two round trips) and "

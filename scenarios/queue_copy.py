@@ -52,15 +52,20 @@ def parent(lab: Lab) -> None:
     observe("parent-put", f"parent puts {var} with id {id(var):#x} on the queue",
             value=dict(var), id=id(var))
     q.put(var)
-    if lab.cfg["mutate"] == "right-after-put":
+    right_after = lab.cfg["mutate"] == "right-after-put"
+    if right_after:
         var["key"] = "new-value"  # put() has returned, but the feeder thread may not have pickled yet
 
     process = lab.start(child, q, child_got, parent_changed)
     child_got.acquire()
-    checkpoint("before-change", "the child has its dict; the parent is about to change its own")
-
-    var["key"] = "new-value"
-    observe("parent-changed", f"parent changed its dict to {var}", value=dict(var), id=id(var))
+    if right_after:
+        checkpoint("before-change", "the child has its dict; the parent changed its own right "
+                   "after put()")
+    else:
+        checkpoint("before-change", "the child has its dict; the parent is about to change its own")
+        var["key"] = "new-value"
+    observe("parent-changed", f"parent changed its dict to {var}"
+            + (" right after put()" if right_after else ""), value=dict(var), id=id(var))
     parent_changed.release()
     lab.join(process)
 
@@ -73,8 +78,13 @@ def findings(run: RunState) -> list[Finding]:
     right_after = run.config.get("mutate") == "right-after-put"
 
     sees: bool | None = None
-    sees_evidence = missing("child-received", "child-after-change", "parent-changed")
-    if received and after and changed:
+    sees_evidence = missing(run, "parent-put", "child-received", "parent-changed",
+                            "child-after-change")
+    if put and changed and put["value"] == changed["value"]:
+        # a change can be seen only if it happened
+        sees_evidence = (f"the parent's dict was {put['value']} when put and {changed['value']} "
+                         "after its change: nothing changed, so there was nothing to see")
+    elif put and received and after and changed:
         sees = after["value"] == changed["value"]
         sees_evidence = (f"the child received {received['value']} and afterwards had "
                          f"{after['value']}; the parent's dict was {changed['value']}")
@@ -89,7 +99,7 @@ def findings(run: RunState) -> list[Finding]:
             sees_evidence += "; the child holds its own unpickled copy"
 
     same: bool | None = None
-    same_evidence = missing("parent-put", "child-received")
+    same_evidence = missing(run, "parent-put", "child-received")
     if put and received:
         same = put["id"] == received["id"]
         same_evidence = (f"id in the parent {put['id']:#x}, in the child {received['id']:#x}: "

@@ -55,30 +55,37 @@ def parent(lab: Lab) -> None:
     child_read.acquire()
     checkpoint("before-change", "the child has read arr[0]; the parent is about to change it")
 
+    before = arr[0]
     if code.kind in ("int", "float"):
         arr[0] += 100
     else:  # a character cannot take += 100: move it on instead
         arr[0] = code.next_after(arr[0])
-    observe("parent-changed", f"parent changed arr[0] to {arr[0]!r}", value=arr[0], id=id(arr),
-            items=list(arr))
+    changed = repr(arr[0]) != repr(before)  # a change can be seen only if it happened
+    observe("parent-changed", f"parent changed arr[0] from {before!r} to {arr[0]!r}" if changed
+            else f"parent's change left arr[0] as it was: {arr[0]!r}", value=arr[0], before=before,
+            changed=changed, id=id(arr), items=list(arr))
     parent_changed.release()
     lab.join(process)
 
 
 def findings(run: RunState) -> list[Finding]:
+    claim = "The child sees the parent's change to arr[0]"
     first = run.first("child-first-read")
     after = run.first("child-after-change")
     changed = run.first("parent-changed")
+    if changed and not changed["changed"]:
+        return [Finding("child-sees-parent-change", claim, None, True,
+                        f"the parent's change left arr[0] as it was ({changed['before']!r}), so "
+                        "there was no change for the child to see")]
     if not (first and after and changed):
-        return [Finding("child-sees-parent-change", "The child sees the parent's change to arr[0]",
-                        None, True, missing("child-first-read", "child-after-change",
-                                            "parent-changed"))]
-    sees = after["value"] == changed["value"] and first["value"] != changed["value"]
+        return [Finding("child-sees-parent-change", claim, None, True,
+                        missing(run, "child-first-read", "parent-changed", "child-after-change"))]
+    sees = after["value"] == changed["value"]
     return [Finding(
-        "child-sees-parent-change", "The child sees the parent's change to arr[0]", sees, True,
+        "child-sees-parent-change", claim, sees, True,
         f"the child read arr[0] = {first['value']!r} before and {after['value']!r} after; the "
-        f"parent wrote {changed['value']!r}; both processes index the same block of shared memory")]
-
+        f"parent changed it from {changed['before']!r} to {changed['value']!r}; both processes "
+        "index the same block of shared memory")]
 
 if __name__ == "__main__":  # saved from `statelab source`: python this_file.py [--knob value]...
     run_as_script(SPEC)

@@ -194,29 +194,33 @@ def findings(run: RunState) -> list[Finding]:
     unlink, python = run.config.get("unlink"), sys.version.split()[0]
     warned = [line.strip() for line in run.output().splitlines() if "leaked" in line]
 
-    sees, sees_why = None, missing("parent-created", "child-attached")
+    sees, sees_why = None, missing(run, "parent-created", "child-attached")
     if made and seen:
         sees = all(made[k] == seen[k] for k in ("head", "crc32", "items", "size"))
         sees_why = (f"the parent wrote {made['size']} bytes with crc32 {made['crc32']:#010x} and "
                     f"{made['items']}; attached by name, the child read {seen['size']} bytes with "
                     f"crc32 {seen['crc32']:#010x} and {seen['items']}")
 
-    back, back_why = None, missing("child-wrote", "after-child-exit")
-    if wrote and after:
+    back, back_why = None, missing(run, "parent-created", "child-wrote", "after-child-exit")
+    if made and wrote and (made["head"], made["items"]) == (wrote["head"], wrote["items"]):
+        # a change can be seen only if it happened
+        back_why = (f"the child's write left {wrote['head']} and {wrote['items']} as the parent "
+                    "had made them: there was no change for the parent to see")
+    elif made and wrote and after:
         back = wrote["head"] == after["head"] and wrote["items"] == after["items"]
         back_why = (f"the child left {wrote['head']} and {wrote['items']}; after it exited the "
                     f"parent read {after['head']} and {after['items']}"
                     + (" (the child had unlinked both: the parent's mapping outlived the names)"
                        if unlink == "child" else ""))
 
-    same, same_why = None, missing("parent-created", "child-attached")
+    same, same_why = None, missing(run, "parent-created", "child-attached")
     if made and seen:
         same = made["tracker_pipe"] == seen["tracker_pipe"]
         same_why = (f"the parent writes to the resource tracker on pipe {made['tracker_pipe']}, "
                     f"the child to the one on pipe {seen['tracker_pipe']}, under "
                     f"{run.start_method} with --order {run.config.get('order')}")
 
-    gone, gone_why = None, missing("after-child-exit")
+    gone, gone_why = None, missing(run, "child-attached", "after-child-exit")
     if unlink == "child":
         gone_why = "the child unlinked the segment itself; run with --unlink parent or never"
     elif (tracker := run.first("child-tracker-ended")) and not tracker["ended"]:
@@ -244,11 +248,20 @@ def findings(run: RunState) -> list[Finding]:
         Finding("child-exit-removes-segment",
                 "A segment nobody unlinked is removed when the child that attached to it exits",
                 gone, False, gone_why),
-        Finding("tracker-warns-leak",
-                "A resource tracker warned about leaked shared_memory at shutdown",
-                any("shared_memory" in w for w in warned), None,
-                "; ".join(warned)[:600] or "no warning in the output of any process"),
+        tracker_warned(run, warned),
     ]
+
+
+def tracker_warned(run: RunState, warned: list[str]) -> Finding:
+    claim = "A resource tracker warned about leaked shared_memory at shutdown"
+    holds = any("shared_memory" in w for w in warned)
+    evidence = "; ".join(warned)[:600] or "no warning in the output of any process"
+    if not holds and run.status in ("stopped", "timeout"):
+        # the processes were ended before a tracker could have its say at shutdown
+        how = "stopped" if run.status == "stopped" else "cut short by its timeout"
+        return Finding("tracker-warns-leak", claim, None, None,
+                       f"{evidence}, but the run was {how} before every process had ended")
+    return Finding("tracker-warns-leak", claim, holds, None, evidence)
 
 
 if __name__ == "__main__":  # saved from `statelab source`: python this_file.py [--knob value]...

@@ -58,14 +58,37 @@ def parent(lab: Lab) -> None:
     child_read.acquire()
     checkpoint("before-change", "the child has read the Value; the parent is about to change it")
 
+    before = var.value
     if code.kind in ("int", "float"):
         var.value += 2
     else:  # c and u hold one character: move it two code points on
         var.value = code.next_after(var.value)
-    observe("parent-changed", f"parent changed the Value to {var.value!r}", value=var.value, id=id(var))
+    after = var.value
+    # a float can be too big for + 2 to change it (1e300, inf), and nan never equals itself
+    changed = repr(after) != repr(before)
+    observe("parent-changed", f"parent changed the Value from {before!r} to {after!r}"
+            if changed else f"parent's change left the Value as it was: {before!r} + 2 is {after!r}",
+            value=after, before=before, changed=changed, id=id(var))
 
     parent_changed.release()
     lab.join(process)
+
+
+def unchanged(changed: dict[str, Any], after: dict[str, Any] | None) -> str:
+    """Why there was no change to see: the parent's write left the Value as it was."""
+    def shown(value: Any) -> str:  # nan and ±inf travel as words
+        return value if value in ("nan", "inf", "-inf") else repr(value)
+
+    before = shown(changed["before"])
+    if before == "nan":
+        why = "nan + 2 is nan"
+    elif before in ("inf", "-inf"):
+        why = f"{before} + 2 is {before}"
+    else:  # a float so big that the next one its C type holds is more than 2 away
+        why = f"at {before} the C type's neighbouring values are more than 2 apart"
+    return (f"the parent's += 2 left the Value as it was ({before} before and after: {why}), "
+            "so there was no change for the child to see"
+            + (f"; the child read {shown(after['value'])}" if after else ""))
 
 
 def findings(run: RunState) -> list[Finding]:
@@ -75,19 +98,23 @@ def findings(run: RunState) -> list[Finding]:
     after = run.first("child-after-change")
     fork = run.start_method == "fork"
     sees = same = None
-    sees_evidence = missing("child-after-change", "parent-changed")
-    same_evidence = missing("parent-created", "child-first-read")
-    if changed and after and first:
+    sees_evidence = missing(run, "child-first-read", "parent-changed", "child-after-change")
+    same_evidence = missing(run, "parent-created", "child-first-read")
+    if changed and not changed["changed"]:
+        # a change can be seen only if it happened: neither holds nor fails
+        sees_evidence = unchanged(changed, after)
+    elif changed and after and first:
         sees = after["value"] == changed["value"]
         sees_evidence = (f"the child read {first['value']!r} before and {after['value']!r} after; "
-                         f"the parent had written {changed['value']!r}")
+                         f"the parent had changed it from {changed['before']!r} to "
+                         f"{changed['value']!r}")
     if created and first:
         same = created["id"] == first["id"]
         same_evidence = (f"id in the parent {created['id']:#x}, in the child {first['id']:#x}, "
                          f"under {run.start_method}: "
                          + ("a forked child starts as a copy of the parent's memory, so the "
                             "wrapper object sits at the same address"
-                            if fork else "the child rebuilt the wrapper in its own interpreter")
+                            if fork else "the child rebuilt the wrapper from a pickle")
                          + "; either way, the number in shared memory is the same one")
     return [
         Finding("child-sees-parent-change", "The child sees the parent's change to the Value",
