@@ -68,8 +68,10 @@ SPEC = Scenario(
     own=(
         Knob("processes", "how many processes increment the Value", kind="int",
              low=1, high=MAX_PROCESSES, default=2),
+        # 200,000: raw (--lock false) loops lost updates in 180 of 180 runs on 2 cores (3.11 to
+        # 3.13, every start method); at 100,000 a few runs in 20 ended before they overlapped
         Knob("iterations", "how many times each process adds 1", kind="int",
-             low=1, high=MAX_ITERATIONS, default=100_000),
+             low=1, high=MAX_ITERATIONS, default=200_000),
         Knob("guard", "none: v.value += 1; get_lock: with v.get_lock(): v.value += 1",
              ("none", "get_lock"), default="none"),
     ),
@@ -144,9 +146,7 @@ def _lost_updates(run: RunState) -> Finding:
     lesson = None if raw else False
     result = run.first("result")
     if result is None:
-        why = (f"the run ended with status {run.status}" if run.status != "ok" else "")
-        return Finding("lost-updates", claim, None, lesson,
-                       "; ".join(filter(None, [missing("result"), why])))
+        return Finding("lost-updates", claim, None, lesson, missing(run, "result"))
     done = [w["count"] for w in run.observations("worker-done")]
     evidence = (f"{len(done)} workers did {sum(done):,} increments; the Value holds "
                 f"{result['final']:,} of {result['expected']:,}")
@@ -175,6 +175,9 @@ def _deadlock(run: RunState) -> Finding:
     claim = "The run deadlocked: a worker waits for a lock it already holds"
     nested = run.config["guard"] == "get_lock"
     reentrant = run.config["lock"] in ("true", "rlock")
+    if run.status == "stopped":
+        return Finding("deadlock", claim, None, None,
+                       "the run was stopped before it could end or time out")
     if run.status != "timeout":
         evidence = f"the run ended ({run.status}) without a timeout"
         if nested and reentrant:
