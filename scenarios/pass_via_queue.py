@@ -36,8 +36,8 @@ SPEC = Scenario(
     own=(
         Knob("channel", "how the Value is sent",
              ("queue", "simple-queue", "pipe", "process-arg"), default="queue"),
-        Knob("wait", "seconds the receiver waits for the Value", kind="float",
-             low=0.1, high=5.0, default=1.0),
+        Knob("wait", "seconds the receiver waits for the Value, from when the parent has tried "
+             "to send it", kind="float", low=0.1, high=5.0, default=1.0),
     ),
     defaults={"typecode": "I", "lock": "false"},
     from_lesson=True,
@@ -57,7 +57,11 @@ def receive(channel: str, end: Any, wait: float) -> Any:
     return end.get() if channel == "simple-queue" else end.recv()
 
 
-def receiver(channel: str, end: Any, wait: float) -> None:
+def receiver(channel: str, end: Any, wait: float, sent: Any = None) -> None:
+    if sent is not None:
+        # the wait starts once the parent has tried to send, so however long the parent takes
+        # to get there (a pause in step mode, a slow machine), the receiver waits the same
+        sent.acquire()
     try:
         var = receive(channel, end, wait)
     except queue.Empty:
@@ -92,7 +96,8 @@ def parent(lab: Lab) -> None:
     else:
         receive_end, send_end = lab.ctx.Pipe(duplex=False)
         send = send_end.send
-    process = lab.start(receiver, channel, receive_end, wait)
+    sent = lab.ctx.Semaphore(0)
+    process = lab.start(receiver, channel, receive_end, wait, sent)
     checkpoint("before-send", f"the receiver waits; the parent is about to send the Value on the {channel}")
     try:
         send(var)
@@ -101,6 +106,8 @@ def parent(lab: Lab) -> None:
                 raised=True, exception=type(exc).__name__, message=str(exc))
     else:
         observe("send-result", f"sending on the {channel} returned normally", raised=False)
+    finally:
+        sent.release()  # the receiver's --wait seconds start now
     lab.join(process)
 
 
@@ -114,7 +121,7 @@ def findings(run: RunState) -> list[Finding]:
                          if "Error" in line and ":" in line), None)
 
     raises: bool | None = None
-    raise_evidence = missing("send-result")
+    raise_evidence = missing(run, "send-result")
     if sent:
         raises = bool(sent["raised"])
         if raises:
@@ -128,7 +135,7 @@ def findings(run: RunState) -> list[Finding]:
             raise_evidence = f"sending on the {channel} returned and no error was printed"
 
     gets: bool | None = None
-    get_evidence = missing("receiver-result")
+    get_evidence = missing(run, "receiver-result")
     if got:
         gets = bool(got["received"])
         get_evidence = (f"the receiver got a {got.get('type')} holding {got.get('value')!r}"
