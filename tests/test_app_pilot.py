@@ -264,3 +264,40 @@ async def test_memory_a_process_reports_shows_in_the_table() -> None:
         assert child.cells["uss"] == size(after.data["uss"])
         assert child.cells["spark"].strip(), "the trend shows the reported readings"
         assert not wait_gone(run_pids(app.lab.state.events))
+
+
+async def test_the_blank_choice_of_a_knob_brings_its_default_back() -> None:
+    """Picking the blank row of a dropdown the scenario uses (Enter, Down, Down, Enter is
+    enough) means "no choice": the default comes back and runs are not refused."""
+    app = StatelabApp("race")
+    try:
+        async with opened(app, (100, 30)) as pilot:
+            form = app.lab.settings
+            guard = form.query_one("#knob-guard", Select)
+            assert guard.value == "none"
+            guard.value = Select.NULL  # what picking the blank row does
+            await until(pilot, lambda: not guard.is_blank(), what="the default to come back")
+            assert guard.value == "none"
+            assert not form.errors and form.query_one("#run", Button).disabled is False
+            assert "Select.NULL" not in str(form.options())
+    finally:
+        app.stop_run_now()
+
+
+async def test_a_pasted_novel_keeps_the_buttons_on_the_screen() -> None:
+    """5,000 digits in a field: the error says what is allowed in a few lines, quoting a short
+    prefix, and the Run/Step/Stop buttons stay where they were."""
+    app = StatelabApp("shared-value")
+    try:
+        async with opened(app, (80, 24)) as pilot:
+            form = app.lab.settings
+            buttons_at = form.query_one("#buttons").region.y
+            form.query_one("#knob-value", Input).value = "9" * 5000
+            await until(pilot, lambda: "value" in form.errors, what="the value error")
+            await pilot.pause()
+            error = form.query_one("#err-value", Static)
+            assert "has 5000 digits" in form.errors["value"] and len(form.errors["value"]) < 300
+            assert error.region.height <= 4
+            assert form.query_one("#buttons").region.y - buttons_at <= 4
+    finally:
+        app.stop_run_now()

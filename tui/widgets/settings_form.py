@@ -146,7 +146,7 @@ class SettingsForm(Vertical):
             except Exception:
                 continue
             if isinstance(widget, Select):
-                if widget.value is not Select.BLANK:
+                if not widget.is_blank():
                     found[name] = str(widget.value)
             elif isinstance(widget, Input) and widget.value.strip():
                 found[name] = widget.value.strip()
@@ -209,8 +209,10 @@ class SettingsForm(Vertical):
             name = (row.id or "row-")[4:]
             bad = name in errors
             row.set_class(bad, "-invalid")
+            flag = "--" + name.replace("_", "-") + ": "
             for box in self.query(f"#err-{name}").results(Static):
-                box.update(errors.get(name, ""))
+                # beside its field the flag goes without saying: the room is for what is allowed
+                box.update(errors.get(name, "").removeprefix(flag))
                 box.display = bad
         general_box = self.query_one("#form-error", Static)
         general_box.update(general or "")
@@ -235,8 +237,17 @@ class SettingsForm(Vertical):
     @on(Input.Changed)
     def _changed(self, event: Message) -> None:
         event.stop()
-        if not self._quiet:
-            self.validate()
+        if self._quiet:
+            return
+        if isinstance(event, Select.Changed) and event.select.is_blank() and self.spec is not None:
+            # the blank row ("not used here") is for knobs the scenario does not take: picked
+            # for one it takes, it means "no choice", so the default comes back
+            name = (event.select.id or "knob-")[5:]
+            knob = self.spec.knobs().get(name)
+            if knob is not None:
+                self._set_widget(event.select, knob, self.spec, None, True)
+                return  # setting the value posts Changed again, which validates
+        self.validate()
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
