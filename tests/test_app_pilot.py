@@ -106,7 +106,7 @@ async def test_run_to_the_end_shows_findings(app: StatelabApp) -> None:
         assert "The child sees the parent's change to the Value" in findings
         assert "✓ The child sees" in findings and "holds in this run" in findings
         log = log_text(app)
-        assert "parent changed the Value to 3" in log
+        assert "parent changed the Value from 1 to 3" in log
         assert "the child reads 3" in log
         states = {row.role: row.cells.get("state") for row in app.lab.table.rows_by_pid.values()}
         assert states["parent"] == "exit 0" and states["child"] == "exit 0"
@@ -127,11 +127,11 @@ async def test_step_through_a_run(app: StatelabApp) -> None:
         assert parent.cells["state"] == "held"
 
         await pilot.press("s")
-        await until(pilot, lambda: "parent changed the Value to 3" in log_text(app),
+        await until(pilot, lambda: "parent changed the Value from 1 to 3" in log_text(app),
                     what="the next observation")
         await until(pilot, lambda: ended(app), what="the run to end")
         log = log_text(app)
-        assert log.index("before-change") < log.index("parent changed the Value to 3")
+        assert log.index("before-change") < log.index("parent changed the Value from 1 to 3")
         assert not wait_gone(run_pids(app.lab.state.events))
 
 
