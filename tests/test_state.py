@@ -316,3 +316,31 @@ def test_one_verdict_per_finding(holds: bool | None, lesson: bool | None, mark: 
     said = {True: "holds", False: "does not hold", None: "could not be checked"}[holds]
     assert v.happened == said
     assert v.summary.startswith(said)
+
+
+# -- a flood stays bounded ----------------------------------------------------------------------
+
+def test_output_past_the_bound_is_counted_not_kept() -> None:
+    """10 MiB printed in 1 MiB pieces: the first 4 MiB are kept for the findings to read, the
+    rest is counted, and the run's other events are all still there."""
+    piece = "x" * (1 << 20)
+    state = started(*(output(CHILD, "child", piece) for _ in range(10)), exit_(CHILD, "child", 0))
+    assert len(state.output("child")) == 4 << 20
+    assert state.left_out == {"output bytes": 6 << 20}
+    assert state.processes[CHILD].ended
+
+
+def test_a_flood_of_observations_keeps_the_first_of_each_kind() -> None:
+    """5,000 observations of one kind by one process: the first 2,000 are kept (first() still
+    finds the very first), others of another kind or process are all kept, and a process held
+    at a checkpoint is still let go by an observation that was only counted."""
+    flood = [observe(CHILD, "child", "tick", value=i) for i in range(5000)]
+    state = started(*flood, observe(CHILD, "child", "done", value=1),
+                    observe(CHILD2, "child-2", "tick", value=7), checkpoint(CHILD, "child", "go"))
+    assert state.held == {CHILD: "go"}
+    state.apply(observe(CHILD, "child", "tick", value=5000))  # counted only: still it went on
+    assert state.held == {}
+    assert len(list(state.observations("tick", "child"))) == 2000
+    assert state.first("tick", "child") == {"what": "tick", "value": 0}
+    assert state.first("done") is not None and state.first("tick", "child-2") is not None
+    assert state.left_out == {"observations": 3001}

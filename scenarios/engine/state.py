@@ -64,6 +64,9 @@ LESSON = "the lesson"
 BELIEF = "common belief"
 # the lesson's own scenarios: transcripts written before run-start said where claims come from
 LESSON_SCENARIOS = ("queue-copy", "shared-value", "shared-array", "pass-via-queue", "small-int-id")
+KEEP_OUTPUT = 4 << 20  # characters of output kept; past them output is counted, not kept
+KEEP_PER_KEY = 2000  # observations kept per process and kind (data.what)
+KEEP_EVENTS = 100_000  # observations are no longer kept once the run has this many events
 HELPER_ROLES = ("resource-tracker", "forkserver", "manager")
 REAPED = "waitpid"  # data.via of an exit its reporter reaped itself: the kernel's answer
 
@@ -157,13 +160,36 @@ class RunState:
         self.stacks: dict[str, str] = {}  # role -> stack of a process stuck at the timeout
         self.claims_from: str | None = None
         self.cut_short: str | None = None  # "timeout" or "stopped", from the runner's report
+        self.kept_output = 0  # characters of output text kept
+        self.per_key: dict[tuple[int, str], int] = {}  # observations seen per (pid, what)
+        self.left_out: dict[str, int] = {}  # what was counted but not kept, by kind
         for event in events:
             self.apply(event)
 
     # -- the fold -----------------------------------------------------------------------------
 
+    def keep(self, event: Event) -> bool:
+        """Whether the event is kept in `events`, or only counted (in `left_out`): a flood of
+        output or of observations must not grow the runner or the app without bound. What a
+        finding can read stays: the first KEEP_OUTPUT bytes of output and KEEP_PER_KEY
+        observations of each kind per process; every other kind of event is always kept."""
+        if isinstance(event, Output):
+            size = len(event.text)
+            if self.kept_output + size > KEEP_OUTPUT:
+                self.left_out["output bytes"] = self.left_out.get("output bytes", 0) + size
+                return False
+            self.kept_output += size
+        elif isinstance(event, Observe):
+            key = (event.pid, str(event.data.get("what")))
+            seen = self.per_key[key] = self.per_key.get(key, 0) + 1
+            if seen > KEEP_PER_KEY or len(self.events) >= KEEP_EVENTS:
+                self.left_out["observations"] = self.left_out.get("observations", 0) + 1
+                return False
+        return True
+
     def apply(self, event: Event) -> None:
-        self.events.append(event)
+        if self.keep(event):
+            self.events.append(event)
         if isinstance(event, RunStart):
             self.config = event.config
             self.interpreter = event.interpreter
