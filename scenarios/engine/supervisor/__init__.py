@@ -45,6 +45,7 @@ from scenarios.engine.supervisor.helpers import Helpers
 from scenarios.engine.supervisor.parent import be_parent, become_subreaper, format_exc
 from scenarios.engine.supervisor.reaping import GRACE, Reaper, check_shm, has_children, shm_entries
 from scenarios.engine.supervisor.streams import QUIET, Streams
+from scenarios.engine.supervisor.writer import FLUSH_LIMIT
 
 TYPE_CHECKING = False  # typing costs a few ms at start-up: imported only for the checker
 if TYPE_CHECKING:
@@ -104,6 +105,8 @@ class Supervisor(Core):
             listener.close()
             os.close(wake_r)
             os.close(wake_w)
+            if self.writer.how == "reopened":  # the stream's write end is the runner's alone
+                os.close(self.writer.fd)
             be_parent(self.cfg, self.module, link)
         self.parent_pid = pid
         self.roles[pid] = "parent"
@@ -143,6 +146,7 @@ class Supervisor(Core):
             except (ValueError, OSError):
                 pass
         self.sel = sel
+        self.watch_output(sel)  # from now on the loop writes what the reader did not take
         drain_until: float | None = None
         while True:
             now = time.monotonic()
@@ -182,12 +186,17 @@ class Supervisor(Core):
                     self.reaper.kill_all()
                     break
         self.streams.finish_output()
+        self.watch_output(None)
         sel.close()
         check_shm(self, self.shm_before)
+        if self.left_out:  # the reader is still behind: say so before the end
+            self.report_left_out()
         self.report_findings()
         status = self.state.status  # stopped and timeout come from the errors reported above
         self.emit(RunEnd, f"run ended: {status} after {self.now():.2f} s",
                   data={"seconds": self.now()}, status=status)
+        # the deadline is over: wait for the reader now, but not for ever
+        self.finish_writing(FLUSH_LIMIT)
         return 0 if status == "ok" else 1
 
     def handle(self, key: selectors.SelectorKey, listener: socket.socket) -> None:
@@ -197,6 +206,8 @@ class Supervisor(Core):
             self.drain_wake()
         elif key.data == "control":
             self.control.read()
+        elif key.data == "out":
+            self.flush_output()
         else:
             self.streams.read_conn(self.streams.conns[key.fd])
 

@@ -3,6 +3,13 @@ the processes it knows, the run's clock, and the one writer of the merged event 
 
 `Supervisor` (in `__init__`) is a `Core`; its parts (streams, control, reaping, stacks,
 helpers) are handed the supervisor and read and write the run through this class only.
+
+The writer never waits for whoever reads the stream (the app drawing, a terminal): the
+deadline measures the scenario, not the reader. Lines go into a queue, written as far as the
+reader takes them, the rest when the select loop sees the output writable. Past QUEUE_LIMIT
+bytes waiting, output and observe events are left out of the stream (never the others), and
+one output event of the runner's says how many, once the queue has drained. The RunState
+still folds every event: the findings are computed from all of them.
 """
 
 from __future__ import annotations
@@ -15,8 +22,9 @@ from types import ModuleType
 
 from scenarios.engine import catalog
 from scenarios.engine.knobs import Config
-from scenarios.engine.protocol import Checkpoint, Event, Output
+from scenarios.engine.protocol import Checkpoint, Event, Observe, Output
 from scenarios.engine.state import RunState
+from scenarios.engine.supervisor.writer import Writer
 
 TYPE_CHECKING = False  # typing costs a few ms at start-up: imported only for the checker
 if TYPE_CHECKING:
@@ -40,7 +48,11 @@ class Core:
         self.stop_reason: str | None = None
         self.parent_pid = 0
         self.parent_status: int | None = None
-        self.out_broken = False
+        self.writer = Writer(out_fd)
+        self.out_sel: selectors.BaseSelector | None = None  # the loop's, while it runs
+        self.out_watched = False
+        self.left_out: dict[str, int] = {}  # kind -> events left out since the last report
+        self.left_since = 0.0
         # the run's clock: a pause for a step moves the deadline on by the time it took
         self.deadline = self.t0 + self.cfg.timeout
         self.paused_since: float | None = None
@@ -54,16 +66,68 @@ class Core:
     def now(self) -> float:
         return round(time.monotonic() - self.t0, 6)
 
-    def write(self, line: bytes) -> None:
-        if self.out_broken:
-            return
-        try:
-            view = memoryview(line)
-            while view:
-                view = view[os.write(self.out_fd, view) :]
-        except BrokenPipeError:  # whoever read us is gone: stop the run
-            self.out_broken = True
+    def write(self, line: bytes, kind: str | None = None) -> None:
+        """Queue one line of the stream; `kind` names an event that may be left out (output,
+        observe) when too much waits for the reader."""
+        if self.left_out and self.writer.drained():
+            self.report_left_out()
+        if not self.writer.write(line, droppable=kind is not None):
+            if not self.left_out:
+                self.left_since = self.now()
+            self.left_out[str(kind)] = self.left_out.get(str(kind), 0) + 1
+        self.after_writing()
+
+    def flush_output(self) -> None:
+        """The output is writable (the select loop says): write what it takes, and once the
+        queue has drained, say what was left out."""
+        self.writer.flush()
+        if self.left_out and self.writer.drained():
+            self.report_left_out()
+        else:
+            self.after_writing()
+
+    def after_writing(self) -> None:
+        writer = self.writer
+        if writer.broken:  # whoever read us is gone: stop the run
             self.stop_reason = self.stop_reason or "the reader of the events went away"
+        want = bool(writer.queue) and not writer.broken and self.out_sel is not None
+        if want == self.out_watched or self.out_sel is None:
+            return
+        if want:
+            try:
+                self.out_sel.register(writer.fd, selectors.EVENT_WRITE, "out")
+            except (OSError, ValueError):  # an output select cannot wait on: write it blocking
+                writer.flush(wait=None)
+                return
+        else:
+            self.out_sel.unregister(writer.fd)
+        self.out_watched = want
+
+    def watch_output(self, sel: selectors.BaseSelector | None) -> None:
+        """Let the loop's selector wait for the output to be writable (None: the loop is over)."""
+        if self.out_sel is not None and self.out_watched:
+            self.out_sel.unregister(self.writer.fd)
+        self.out_sel, self.out_watched = sel, False
+        self.after_writing()
+
+    def report_left_out(self) -> None:
+        counts, self.left_out = self.left_out, {}
+        events, size = self.writer.forget_left_out()
+        kinds = " and ".join(f"{n} {kind}" for kind, n in counts.items())
+        self.emit(Output, f"the reader of this stream was slow: {kinds} event(s) ({size} bytes) "
+                  f"from {self.left_since:.2f} s to {self.now():.2f} s were left out of it "
+                  "(the runner saw them; its findings count them)",
+                  data={"stream": "runner",
+                        "left_out": {"events": events, "bytes": size, "kinds": counts,
+                                     "from": self.left_since, "to": self.now()}})
+
+    def finish_writing(self, limit: float) -> bool:
+        """At the end of the run: write everything still queued, waiting for the reader up to
+        `limit` seconds in all. False if it gave up."""
+        self.watch_output(None)
+        done = self.writer.flush(wait=limit)
+        self.writer.close()
+        return done
 
     def emit(self, cls: type[Event], text: str, *, pid: int | None = None, role: str = "runner",
              data: dict[str, Any] | None = None, **fields: Any) -> None:
@@ -74,7 +138,12 @@ class Core:
     def send(self, event: Event) -> None:
         """Fold one event of the runner's own into the run's state and write it."""
         self.take(event)
-        self.write(event.encode())
+        self.write(event.encode(), droppable(event))
+
+    def forward(self, event: Event, line: bytes) -> None:
+        """Fold one event a process sent (already checked) and write its line as it came."""
+        self.take(event)
+        self.write(line + b"\n", droppable(event))
 
     def take(self, event: Event) -> None:
         """Fold one event, the runner's or a process's, into the run's state."""
@@ -118,3 +187,11 @@ class Core:
         if self.paused_since is not None:  # a paused run is waiting for the user, not stuck
             return max(self.deadline, time.monotonic() + 0.5)
         return self.deadline
+
+
+def droppable(event: Event) -> str | None:
+    """The kind of an event the stream may leave out for a slow reader: a process's output or
+    observation. Never the runner's own, nor a start, exit, checkpoint, error or finding."""
+    if isinstance(event, (Output, Observe)) and event.role != "runner":
+        return event.kind
+    return None

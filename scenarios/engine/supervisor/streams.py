@@ -101,6 +101,8 @@ class Streams:
                 self.read_conn(self.conns[key.fd])
             elif key.data == "wake":  # a child ended: left readable, select would not wait
                 self.sup.drain_wake()
+            elif key.data == "out":  # the reader took some: write more (else select spins)
+                self.sup.flush_output()
             elif key.data == "accept":
                 self.accept(key.fileobj)  # type: ignore[arg-type]  # the listener
         return bool(ready)
@@ -162,8 +164,7 @@ class Streams:
                 self.sup.emit(Error, f"{conn.role} {conn.pid} sent a line that is not an event: {e}",
                               data={"from_pid": conn.pid})
                 continue
-            self.sup.take(event)
-            self.sup.write(line + b"\n")
+            self.sup.forward(event, line)
             if isinstance(event, ProcessStart):
                 self.helpers.scan(force=False)
 
