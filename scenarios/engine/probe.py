@@ -31,12 +31,16 @@ STACK_SIGNAL = signal.SIGUSR1  # the runner asks a stuck process for its stack w
 class Link(Fields):
     """How a process finds the runner; picklable, so spawn and forkserver children get it too."""
 
-    fields = ("address", "t0", "step")  # in the constructor's order
+    fields = ("address", "t0", "step", "secret")  # in the constructor's order
     __slots__ = fields
 
     address: str
     t0: float  # time.monotonic() at run start: CLOCK_MONOTONIC is shared by all processes
     step: bool
+    secret: str  # the run's secret: every connection presents it in its hello
+
+    def __repr__(self) -> str:  # a scenario that prints its Link does not print the secret
+        return f"Link(address={self.address!r}, t0={self.t0!r}, step={self.step!r}, secret=...)"
 
 
 _link: Link | None = None
@@ -46,26 +50,40 @@ _keep: list[socket.socket] = []
 
 
 def _connect(link: Link, stream: str, role: str) -> socket.socket:
+    """One connection to the runner, named by its hello: this process's pid (the runner checks
+    it against the kernel's), its role, the stream, and the run's secret."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(link.address)
-    hello = {"pid": os.getpid(), "role": role, "stream": stream}
+    hello = {"pid": os.getpid(), "role": role, "stream": stream, "secret": link.secret}
     sock.sendall(json.dumps(hello).encode() + b"\n")
     return sock
 
 
 def install(link: Link, role: str) -> None:
-    """Connect this process to the runner and send its stdout and stderr there."""
+    """Connect this process to the runner and send its stdout and stderr there.
+
+    The events connection comes last, and the process waits for the runner's one-byte answer
+    on it: the runner checks each connection's peer (same user, a process of this run) when it
+    accepts it, in the order they were made, so all three are checked while this process is
+    alive to be checked (one that died first could not be told from an intruder)."""
     global _link, _role, _events
     for sock in (_events, *_keep):  # inherited from a forking parent: not ours to use
         if sock is not None:
             sock.close()
     _keep.clear()
     _link, _role = link, role
-    _events = _connect(link, "events", role)
     for fd, stream in ((1, "stdout"), (2, "stderr")):
         sock = _connect(link, stream, role)
         os.dup2(sock.fileno(), fd)
         _keep.append(sock)
+    _events = _connect(link, "events", role)
+    try:
+        accepted = _events.recv(1)  # b"" if the runner refused us or is gone
+    except OSError:
+        accepted = b""
+    if not accepted:  # go on as the script would, unobserved
+        _events.close()
+        _events = None
     for f in (sys.stdout, sys.stderr):
         if f is not None and hasattr(f, "reconfigure"):
             f.reconfigure(line_buffering=True)

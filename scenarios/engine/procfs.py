@@ -54,6 +54,23 @@ def parent_of(pid: int) -> int | None:
     return st.ppid if st else None
 
 
+def is_descendant(pid: int, root: int) -> bool:
+    """Is pid a process below root (its child, its child's child, ...)? Walks the parent chain
+    as the kernel gives it now: an orphan that the subreaper root adopted is its child, and
+    under forkserver a child's parent is the fork server, itself below root. A process that is
+    gone (or unreadable) is not."""
+    seen: set[int] = set()
+    while pid > 1 and pid not in seen:
+        seen.add(pid)
+        st = stat(pid)
+        if st is None:
+            return False
+        if st.ppid == root:
+            return True
+        pid = st.ppid
+    return False
+
+
 def alive(pid: int) -> bool:
     """A live process, not a zombie."""
     st = stat(pid)

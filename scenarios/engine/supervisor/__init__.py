@@ -98,7 +98,7 @@ class Supervisor(Core):
         os.set_blocking(wake_r, False)
         os.set_blocking(wake_w, False)
         self.wake_fd = wake_r
-        link = probe.Link(self.address, self.t0, self.cfg.step)
+        link = probe.Link(self.address, self.t0, self.cfg.step, self.secret)
 
         pid = os.fork()
         if pid == 0:

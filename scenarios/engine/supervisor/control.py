@@ -15,10 +15,14 @@ if TYPE_CHECKING:
     from scenarios.engine.supervisor.core import Core
 
 
+LINE = 4096  # bytes: a command line longer than this is dropped
+
+
 class Control:
     def __init__(self, sup: Core) -> None:
         self.sup = sup
         self.buffer = b""
+        self.skipping = False
 
     def read(self) -> None:
         sup = self.sup
@@ -31,6 +35,14 @@ class Control:
             sup.stop_reason = sup.stop_reason or "its control input was closed"
             return
         self.buffer += data
+        if self.skipping:  # the rest of a line too long to be a command
+            if b"\n" not in self.buffer:
+                self.buffer = b""
+                return
+            self.buffer = self.buffer.split(b"\n", 1)[1]
+            self.skipping = False
+        if b"\n" not in self.buffer and len(self.buffer) > LINE:  # no command is that long
+            self.buffer, self.skipping = b"", True
         while b"\n" in self.buffer:
             line, self.buffer = self.buffer.split(b"\n", 1)
             command = line.decode(errors="replace").strip().lower()

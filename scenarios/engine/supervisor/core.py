@@ -48,6 +48,7 @@ class Core:
         self.stop_reason: str | None = None
         self.parent_pid = 0
         self.parent_status: int | None = None
+        self.secret = os.urandom(16).hex()  # every connection presents it in its hello
         self.writer = Writer(out_fd)
         self.out_sel: selectors.BaseSelector | None = None  # the loop's, while it runs
         self.out_watched = False
@@ -170,7 +171,11 @@ class Core:
 
     def waiting(self) -> list[int]:
         """The processes held at a checkpoint (as the RunState says) that no step has let go
-        yet and that can still hear one (their events connection is open)."""
+        yet and that can still hear one (their events connection is open). Only in step mode:
+        a hold claimed in a run that does not step is nobody's to release, and the deadline
+        goes on."""
+        if not self.cfg.step:
+            return []
         return [pid for pid in self.state.held if pid in self.answer_to and pid not in self.let_go]
 
     def update_pause(self) -> None:

@@ -1,22 +1,30 @@
 """The connections from the run's processes: each one's events, stdout and stderr.
 
 A process opens one connection per stream and names itself in a first line (the
-hello: pid, role, stream). Event lines are decoded and checked against the
-contract; one that breaks it is reported as an error event, never fatal. What a
-process writes on stdout or stderr becomes output events of that process: a
-burst of output (a traceback) is one event when it fits, and is sent once the
+hello: pid, role, stream, the run's secret). Only the run speaks: `gate` checks
+who is at the other end when a connection is accepted, and its hello; one that
+fails is closed and reported once, and nothing it sent is read. The events
+connection is answered with one byte once accepted (the probe waits for it, so a
+process is checked while it is alive to be checked).
+
+Event lines are decoded and checked against the contract; one that breaks it is
+reported as an error event, never fatal, and so is one that only the runner may
+send (run-start, a finding, run-end) or that speaks for another process. A line
+has a bound (LINE_LIMIT): past it, the rest of the line is dropped and reported.
+What a process writes on stdout or stderr becomes output events of that process:
+a burst of output (a traceback) is one event when it fits, and is sent once the
 stream has been quiet for QUIET seconds, or in pieces of at most CHUNK characters.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import selectors
 import socket
 import time
 
-from scenarios.engine.protocol import Error, Output, ProcessStart, ProtocolError, decode
+from scenarios.engine.protocol import LINE_LIMIT, Error, Output, ProcessStart, ProtocolError, decode
+from scenarios.engine.supervisor.gate import HELLO_LIMIT, Gate, not_its_to_say, peer_of
 
 TYPE_CHECKING = False  # typing costs a few ms at start-up: imported only for the checker
 
@@ -28,7 +36,9 @@ if TYPE_CHECKING:
 
 CHUNK = 3000  # output is sent in events of at most this many characters
 QUIET = 0.03  # seconds of silence that end a burst of output (a traceback is one event)
-STREAMS = ("events", "stdout", "stderr")
+BAD_LINES = 20  # lines that break the contract reported per connection; the rest are counted
+STACK_LIMIT = 65536  # characters of a stuck process's stderr kept while its stack is collected
+ACCEPTED = b"+"  # the answer to an accepted events connection
 
 
 def thread_of(text: str) -> str | None:
@@ -42,34 +52,19 @@ def thread_of(text: str) -> str | None:
     return None
 
 
-def parse_hello(line: bytes) -> tuple[int, str, str]:
-    """The pid, role and stream a connection's first line names; ValueError says what is wrong."""
-    try:
-        hello = json.loads(line)
-    except ValueError:
-        raise ValueError("its first line is not JSON") from None
-    if not isinstance(hello, dict):
-        raise ValueError("its first line is not a JSON object")
-    pid, role, stream = hello.get("pid"), hello.get("role"), hello.get("stream")
-    if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
-        raise ValueError("its first line names no pid")
-    if not isinstance(role, str) or not role:
-        raise ValueError("its first line names no role")
-    if stream not in STREAMS:
-        raise ValueError(f"its first line names no stream ({', '.join(STREAMS)})")
-    return pid, role, stream
-
-
 class Conn:
     """One connection from a scenario process: its events, or its stdout or stderr."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, peer: int) -> None:
         self.sock = sock
+        self.peer = peer  # the pid at the other end, as the kernel says
         self.pid = 0
         self.role = "?"
         self.stream = ""  # "events", "stdout", "stderr"; "" until the hello line
         self.buffer = b""
         self.last_data = 0.0
+        self.dropping = 0  # events: bytes of an over-long line dropped so far
+        self.bad = 0  # events: lines that broke the contract
 
 
 class Streams:
@@ -80,6 +75,7 @@ class Streams:
         self.helpers = helpers
         self.conns: dict[int, Conn] = {}
         self.collecting: dict[int, str] | None = None  # stacks, while a timeout collects them
+        self.gate = Gate(sup)
 
     def accept(self, listener: socket.socket) -> None:
         while True:
@@ -87,8 +83,14 @@ class Streams:
                 sock, _ = listener.accept()
             except OSError:  # BlockingIOError: nobody else is waiting
                 break
+            peer, uid = peer_of(sock)
+            why = self.gate.check_peer(peer, uid)
+            if why:
+                self.gate.refuse(peer, why, uid=uid)
+                sock.close()
+                continue
             sock.setblocking(False)
-            self.conns[sock.fileno()] = Conn(sock)
+            self.conns[sock.fileno()] = Conn(sock, peer)
             self.sup.sel.register(sock, selectors.EVENT_READ, "conn")
 
     def read_for(self, timeout: float) -> bool:
@@ -123,25 +125,37 @@ class Streams:
             return
         conn.buffer += data
         conn.last_data = time.monotonic()
-        if not conn.stream:
-            if b"\n" not in conn.buffer:
-                return
-            line, conn.buffer = conn.buffer.split(b"\n", 1)
-            try:
-                conn.pid, conn.role, conn.stream = parse_hello(line)
-            except ValueError as e:  # reported, never fatal: nothing it sends is read
-                self.sup.emit(Error, f"a connection was closed: {e}",
-                              data={"hello": line[:200].decode(errors="replace")})
-                self.close_conn(conn)
-                return
-            self.sup.roles[conn.pid] = conn.role
-            if conn.stream == "events":
-                self.sup.talking.add(conn.pid)
-                self.sup.answer_to[conn.pid] = conn.sock
+        if not conn.stream and not self.hello(conn):
+            return
         if conn.stream == "events":
             self.read_events(conn)
         elif len(conn.buffer) >= CHUNK:
             self.read_output(conn, final=False)
+
+    def hello(self, conn: Conn) -> bool:
+        """Read a connection's first line and check it; False if it has not come yet or the
+        connection is refused (then closed: nothing it sent is read)."""
+        end = conn.buffer.find(b"\n")
+        if end < 0 and len(conn.buffer) <= HELLO_LIMIT:
+            return False
+        line = conn.buffer if end < 0 else conn.buffer[:end]
+        try:
+            pid, role, stream = self.gate.check_hello(conn.peer, line)
+        except ValueError as e:
+            self.gate.refuse(conn.peer, str(e))
+            self.close_conn(conn)
+            return False
+        conn.buffer = conn.buffer[end + 1 :]
+        conn.pid, conn.role, conn.stream = pid, role, stream
+        self.sup.roles[pid] = role
+        if stream == "events":
+            self.sup.talking.add(pid)
+            self.sup.answer_to.setdefault(pid, conn.sock)  # its first: where its probe waits
+            try:
+                conn.sock.send(ACCEPTED)
+            except OSError:
+                pass
+        return True
 
     def pump(self) -> None:
         """Read whatever the processes have already written, without waiting."""
@@ -153,20 +167,56 @@ class Streams:
                 if key.fd in self.conns:
                     self.read_conn(self.conns[key.fd])
 
-    def read_events(self, conn: Conn) -> None:
-        *lines, conn.buffer = conn.buffer.split(b"\n")
+    def read_events(self, conn: Conn, final: bool = False) -> None:
+        """Take every whole line; a line over the bound is not kept but dropped up to its end."""
+        data, conn.buffer = conn.buffer, b""
+        if conn.dropping:
+            end = data.find(b"\n")
+            conn.dropping += len(data) if end < 0 else end
+            if end < 0:
+                data = b""
+            else:
+                data = data[end + 1 :]
+                self.too_long(conn)
+        *lines, rest = data.split(b"\n")
         for line in lines:
-            if not line:
-                continue
-            try:
-                event = decode(line)
-            except ProtocolError as e:  # reported, never fatal
-                self.sup.emit(Error, f"{conn.role} {conn.pid} sent a line that is not an event: {e}",
-                              data={"from_pid": conn.pid})
-                continue
-            self.sup.forward(event, line)
-            if isinstance(event, ProcessStart):
-                self.helpers.scan(force=False)
+            if line:
+                self.event_line(conn, line)
+        if len(rest) >= LINE_LIMIT:  # it cannot become an event: stop keeping it
+            conn.dropping, rest = len(rest), b""
+        conn.buffer = rest
+        if final:
+            if conn.dropping:
+                self.too_long(conn)
+            if conn.bad > BAD_LINES:
+                self.sup.emit(Error, f"{conn.role} {conn.pid} sent {conn.bad - BAD_LINES} more "
+                              "line(s) that broke the event contract", data={"from_pid": conn.pid})
+
+    def event_line(self, conn: Conn, line: bytes) -> None:
+        try:
+            event = decode(line)
+        except ProtocolError as e:  # reported, never fatal
+            self.bad_line(conn, f"a line that is not an event: {e}")
+            return
+        why = not_its_to_say(conn.pid, event)
+        if why:
+            self.bad_line(conn, f"an event it may not send: {why}")
+            return
+        self.sup.forward(event, line)
+        if isinstance(event, ProcessStart):
+            self.helpers.scan(force=False)
+
+    def bad_line(self, conn: Conn, what: str) -> None:
+        conn.bad += 1
+        if conn.bad <= BAD_LINES:
+            more = " (more such lines from it are only counted)" if conn.bad == BAD_LINES else ""
+            self.sup.emit(Error, f"{conn.role} {conn.pid} sent {what}{more}",
+                          data={"from_pid": conn.pid})
+
+    def too_long(self, conn: Conn) -> None:
+        size, conn.dropping = conn.dropping, 0
+        self.bad_line(conn, f"a line of {size} bytes, over the bound of {LINE_LIMIT}: it was "
+                      "not kept")
 
     def read_output(self, conn: Conn, final: bool) -> None:
         if final:
@@ -182,7 +232,8 @@ class Streams:
 
     def output(self, conn: Conn, text: str) -> None:
         if self.collecting is not None and conn.stream == "stderr" and conn.pid in self.collecting:
-            self.collecting[conn.pid] += text
+            # bounded: the stack is at the end of what it writes
+            self.collecting[conn.pid] = (self.collecting[conn.pid] + text)[-STACK_LIMIT:]
             return
         pid, role = conn.pid, conn.role
         if "resource_tracker" in text:  # a helper writes on the fd it inherited from its starter
@@ -208,7 +259,7 @@ class Streams:
         if conn.stream in ("stdout", "stderr"):
             self.read_output(conn, final=True)
         elif conn.stream == "events":
-            self.read_events(conn)
+            self.read_events(conn, final=True)
             if self.sup.answer_to.get(conn.pid) is conn.sock:  # it can hear no step any more
                 del self.sup.answer_to[conn.pid]
                 self.sup.update_pause()
@@ -227,4 +278,12 @@ class Streams:
                 if not data:
                     break
                 conn.buffer += data
-            self.close_conn(conn)
+                if not conn.stream and not self.hello(conn):
+                    break
+                if conn.stream == "events":
+                    self.read_events(conn)  # bounded as it comes
+                elif len(conn.buffer) >= CHUNK:
+                    self.read_output(conn, final=False)
+            if conn.sock.fileno() >= 0:
+                self.close_conn(conn)
+        self.gate.report_more()
