@@ -4,12 +4,14 @@ nothing but the standard library.
     python3 remote_manager.py START_METHOD
 
 Prints one JSON object: what the right-key client saw and wrote, what the parent read back,
-and what connect() raised for a wrong key.
+what connect() raised for a wrong key, and what a stranger saw: another program (no child of
+this one) given the address and the key.
 """
 
 import json
 import multiprocessing
 import secrets
+import subprocess
 import sys
 from multiprocessing.managers import BaseManager, DictProxy
 
@@ -18,6 +20,20 @@ _DICT = {}
 
 def the_dict():
     return _DICT
+
+
+STRANGER = """
+import json, sys
+from multiprocessing.managers import BaseManager, DictProxy
+class Stranger(BaseManager):
+    pass
+Stranger.register("shared_dict", proxytype=DictProxy)
+manager = Stranger(address=(sys.argv[1], int(sys.argv[2])), authkey=bytes.fromhex(sys.argv[3]))
+manager.connect()
+shared = manager.shared_dict()
+shared["stranger"] = True
+print(json.dumps(shared.copy()))
+"""
 
 
 class DictManager(BaseManager):
@@ -53,6 +69,10 @@ def main():
         found[name] = here.recv()
         process.join()
     found["parent_reads"] = server.shared_dict().copy()
+    host, port = server.address
+    stranger = subprocess.run([sys.executable, "-I", "-c", STRANGER, host, str(port), authkey.hex()],
+                              capture_output=True, text=True, timeout=30)
+    found["stranger"] = json.loads(stranger.stdout) if stranger.returncode == 0 else stranger.stderr
     server.shutdown()
     print(json.dumps(found), flush=True)
 

@@ -5,7 +5,7 @@
 The parent makes Value(CODE, EXPR, lock=LOCK) (LOCK: true, false, lock or rlock; default true),
 starts a child that reads it, adds 2 (or, for c and u, moves the character two code points
 on), and the child reads it again. Prints one JSON object: reprs of what each process read,
-both processes' id() of the Value, and its type.
+both processes' id() of the Value, its type and the type of its lock.
 """
 
 import json
@@ -44,7 +44,9 @@ def main():
     parent_changed.release()
     seen = here.recv()
     process.join()
+    lock_type = type(var.get_lock()).__name__ if hasattr(var, "get_lock") else None
     print(json.dumps({"python": sys.version.split()[0], "method": method, "type": type(var).__name__,
+                      "lock_type": lock_type,
                       "created": repr(before), "parent_after": repr(var.value),
                       "parent_id": id(var), **seen}))
 
