@@ -17,11 +17,13 @@ child: it can reap them, learn how they ended, and know when none is left.
 
 The supervisor's parts, one module each, around the shared run data (`core`):
 `parent` (the forked scenario parent), `streams` (the connections: hello, event
-lines, output), `control` (step and stop on stdin), `helpers` (naming the
-interpreter's own processes), `reaping` (reaping, the kill ladder, what is left
-behind), `stacks` (the stacks of stuck processes at the deadline). This module
-runs them: `Supervisor.run()` forks, `supervise()` is the loop, one dispatcher
-per file descriptor.
+lines, output), `gate` (who may speak: peer credentials, the run's secret),
+`writer` (the stream out, which never waits for its reader), `control` (step and
+stop on stdin), `helpers` (naming the interpreter's own processes), `reaping`
+(reaping, the kill ladder, what is left behind), `stacks` (the stacks of stuck
+processes at the deadline). This module runs them: `Supervisor.run()` forks,
+`supervise()` is the loop, one dispatcher per file descriptor (the output too,
+while lines wait for the reader).
 """
 
 from __future__ import annotations
