@@ -26,9 +26,11 @@ FLT_MAX = struct.unpack("<f", b"\xff\xff\x7f\x7f")[0]
 NAMES = {"inf": math.inf, "nan": math.nan}
 
 
-def plain(script: str, *args: str, timeout: float = 60) -> tuple[dict[str, Any], str]:
-    """Run tests/plain/SCRIPT isolated from the project; its JSON line, and its stderr."""
-    proc = subprocess.run([sys.executable, "-I", str(PLAIN / script), *args],
+def plain(script: str, *args: str, timeout: float = 60,
+          flags: tuple[str, ...] = ()) -> tuple[dict[str, Any], str]:
+    """Run tests/plain/SCRIPT isolated from the project (with the interpreter's `flags`); its
+    JSON line, and its stderr."""
+    proc = subprocess.run([sys.executable, "-I", *flags, str(PLAIN / script), *args],
                           capture_output=True, text=True, timeout=timeout, cwd=PLAIN)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
@@ -98,7 +100,8 @@ def test_the_type_codes_lesson_examples(start_method: str) -> None:
     }
     refused = ["i='1'", "i=1.0", "c='a'", "u=65", "u=b'a'",  # the wrong kind
                "c=256", "c=-1", "u=0x110000", "u=-1"]  # c and u check that it fits
-    found = plain("type_codes.py", start_method, *examples, *refused)[0]
+    # -W error: a warning would be an exception, so "without a word" is checked too
+    found = plain("type_codes.py", start_method, *examples, *refused, flags=("-W", "error"))[0]
     for key, expected in examples.items():
         assert found["tries"][key] == {"raised": None, "message": None, "read": expected}, key
     for key in refused:
