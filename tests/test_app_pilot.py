@@ -13,7 +13,7 @@ import pytest
 from textual.widgets import Button, Input, Select, Static
 
 from scenarios.engine import catalog
-from tests.test_app_support import opened, run_pids, until, wait_gone
+from tests.appsupport import opened, run_pids, until, wait_gone
 from tui.app import StatelabApp
 from tui.cli import app_main as main
 from tui.widgets.process_table import size

@@ -11,7 +11,7 @@ from rich.console import Console
 from scenarios.engine import catalog
 from scenarios.engine.protocol import Error, Observe, Output, decode
 from scenarios.engine.state import RunState
-from tests.test_app_support import DATA, opened, recorded, until
+from tests.appsupport import DATA, opened, recorded, until
 from tui import export
 from tui.app import StatelabApp
 from tui.lines import LineReader

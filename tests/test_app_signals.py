@@ -21,7 +21,7 @@ import pytest
 
 from tests.ptyapp import AppInPty
 from tests.runs import alive, shm
-from tests.test_app_support import wait_gone
+from tests.appsupport import wait_gone
 
 WAYS_OUT = ["SIGHUP", "SIGTERM", "SIGKILL", "terminal-lost"]
 

@@ -18,7 +18,7 @@ from textual.widgets import TabbedContent
 
 from scenarios.engine import catalog
 from scenarios.engine.protocol import Checkpoint, Event, ProcessExit, ProcessStart, RunStart
-from tests.test_app_support import DATA, recorded, until
+from tests.appsupport import DATA, recorded, until
 from tui.app import StatelabApp
 from tui.messages import ProcSample, RunEnded, RunEvents, Samples
 from tui.widgets.code_view import CodeView

@@ -14,7 +14,7 @@ import pytest
 
 from scenarios.engine.protocol import decode
 from scenarios.engine.state import RunState
-from tests.test_app_support import recorded
+from tests.appsupport import recorded
 from tui import export
 
 VICTIM = "precious: must not be overwritten\n"

@@ -21,7 +21,7 @@ from scenarios.engine import catalog
 from scenarios.engine.protocol import Event, FindingEvent, RunEnd, RunStart, from_wire
 from scenarios.engine.state import BELIEF, LESSON, RunState, verdict
 from tests.runs import run
-from tests.test_app_support import until
+from tests.appsupport import until
 from tui import export, timeline
 from tui.app import StatelabApp
 from tui.messages import RunEvents
