@@ -19,9 +19,9 @@ import time
 
 import pytest
 
+from tests.appsupport import wait_gone
 from tests.ptyapp import AppInPty
 from tests.runs import alive, shm
-from tests.appsupport import wait_gone
 
 WAYS_OUT = ["SIGHUP", "SIGTERM", "SIGKILL", "terminal-lost"]
 

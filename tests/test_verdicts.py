@@ -20,8 +20,8 @@ from rich.console import Console
 from scenarios.engine import catalog
 from scenarios.engine.protocol import Event, FindingEvent, RunEnd, RunStart, from_wire
 from scenarios.engine.state import BELIEF, LESSON, RunState, verdict
-from tests.runs import run
 from tests.appsupport import until
+from tests.runs import run
 from tui import export, timeline
 from tui.app import StatelabApp
 from tui.messages import RunEvents
