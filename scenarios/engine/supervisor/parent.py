@@ -94,6 +94,9 @@ def be_parent(cfg: Config, module: catalog.Module, link: probe.Link) -> NoReturn
         except Exception as exc:
             probe.error(f"parent raised {type(exc).__name__}: {exc}",
                         exception=type(exc).__name__, traceback=format_exc())
+        # its tracker warns of leaks only after the parent is gone, when a scan that sees it
+        # first would take the runner (which adopts it) for its starter: the parent says so
+        probe.trackers_started(None)
         # what a script's normal exit does: join threads, then run atexit (multiprocessing's
         # own clean-up joins queue feeder threads and finalizes shared objects)
         shutdown = getattr(threading, "_shutdown", None)

@@ -202,6 +202,8 @@ class Streams:
         if why:
             self.bad_line(conn, f"an event it may not send: {why}")
             return
+        if isinstance(event, ProcessStart) and event.helper and self.helpers.started(event.pid):
+            return  # a helper a scan has named already (with the parent it had then)
         self.sup.forward(event, line)
         if isinstance(event, ProcessStart):
             self.helpers.scan(force=False)
