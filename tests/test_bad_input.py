@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -169,3 +170,31 @@ def test_the_command_line_refuses_in_one_line(argv: list[str], words: str) -> No
     assert out.returncode == 2, (argv, out.stdout[:300], out.stderr)
     assert out.stdout == ""
     assert out.stderr.count("\n") == 1 and words in out.stderr, out.stderr
+
+
+@pytest.mark.parametrize("command", [[sys.executable, "-m", "scenarios", "shared-value", "--step"],
+                                     [*STATELAB, "run", "shared-value", "--step"],
+                                     [sys.executable, "-m", "scenarios", "shared-value", "--control"]])
+@pytest.mark.parametrize("stdin", ["/dev/null", "a file"])
+def test_steps_that_can_never_come_are_refused(command: list[str], stdin: str,
+                                               tmp_path: Path) -> None:
+    """--step (or --control) with stdin from /dev/null or a file: no step can come while the run
+    waits at its first checkpoint, so it is refused before it starts instead of waiting for
+    ever."""
+    path = "/dev/null" if stdin == "/dev/null" else str(tmp_path / "steps")
+    if stdin != "/dev/null":
+        Path(path).write_text("\n\n\n")
+    with open(path) as source:
+        out = subprocess.run(command, stdin=source, capture_output=True, text=True, timeout=30)
+    assert out.returncode == 2, out.stderr
+    assert out.stdout == ""
+    assert out.stderr.strip().startswith("statelab: --step and --control read steps on stdin")
+
+
+def test_a_pipe_that_closes_stops_a_stepped_run() -> None:
+    """Steps from a pipe: once it is closed no more can come, and the run stops (no hang)."""
+    out = subprocess.run([sys.executable, "-m", "scenarios", "shared-value", "--step"], input="",
+                         capture_output=True, text=True, timeout=30)
+    events = [decode(line) for line in out.stdout.splitlines()]
+    assert events[-1].kind == "run-end" and events[-1].status == "stopped"  # type: ignore[attr-defined]
+    assert any("its control input was closed" in e.text for e in events)

@@ -18,6 +18,7 @@ from scenarios.engine.argv import (
     Option,
     Parser,
     build_parser,
+    check_control_input,
     describe,
     parse_scenario,
     read,
@@ -111,6 +112,8 @@ def cmd_run(args: Sequence[str]) -> int:
 
     try:
         cfg, flags = parse_scenario(args, "statelab run", RUN_OPTIONS)  # before anything starts
+        if cfg.step:
+            check_control_input()
     except HelpShown:
         return 0
     except ConfigError as e:

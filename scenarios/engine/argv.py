@@ -12,7 +12,9 @@ raises HelpShown (a SystemExit with status 0).
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import stat
 from collections.abc import Callable, Sequence
 
 from scenarios.engine import catalog, ctypes_table
@@ -331,3 +333,17 @@ def parse_argv(argv: Sequence[str]) -> tuple[Config, dict[str, bool]]:
     back in a dict."""
     cfg, flags = parse_scenario(argv, "python -m scenarios", ENGINE_OPTIONS)
     return cfg, {"step": bool(flags["step"]), "control": bool(flags["control"])}
+
+
+def check_control_input() -> None:
+    """Steps and commands come on stdin, as they are typed or sent: a terminal, a pipe or a
+    socket. A file or /dev/null can send none while the run waits (it would wait for ever),
+    so a run that needs them is refused (ConfigError) before anything starts."""
+    try:
+        mode = os.fstat(0).st_mode
+    except OSError:
+        raise ConfigError("--step and --control read steps on stdin, and stdin is closed") from None
+    if os.isatty(0) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+        return
+    raise ConfigError("--step and --control read steps on stdin as they come: a terminal or a "
+                      "pipe; stdin here is a file or a device that cannot send one later")

@@ -37,7 +37,7 @@ import time
 from types import ModuleType
 
 from scenarios.engine import probe
-from scenarios.engine.argv import parse_argv
+from scenarios.engine.argv import check_control_input, parse_argv
 from scenarios.engine.knobs import Config, ConfigError, default_start_method
 from scenarios.engine.protocol import Error, FindingEvent, RunEnd, RunStart
 from scenarios.engine.state import source_of
@@ -230,6 +230,8 @@ def main(argv: list[str] | None = None, module: ModuleType | None = None) -> int
     args = sys.argv[1:] if argv is None else argv
     try:
         cfg, flags = parse_argv(args)
+        if cfg.step or flags["control"]:
+            check_control_input()
     except ConfigError as e:
         print(f"statelab: {e}", file=sys.stderr)
         return 2
