@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Container
 
 from scenarios.engine.fields import Fields
 
@@ -93,25 +92,57 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def descendants(root: int, known: Container[int] = ()) -> dict[int, str]:
-    """Every live descendant of root and its command line; a `known` one is looked through
-    (its descendants are found) but not returned, and its command line is not read."""
-    found: dict[int, str] = {}
+def tree(root: int) -> list[int]:
+    """Every descendant of root, as the kernel lists them now (its children first)."""
+    found: list[int] = []
     seen: set[int] = set()
     todo = [root]
     while todo:
         for kid in children(todo.pop()):
-            if kid in seen:
-                continue
-            if kid in known:
+            if kid not in seen:
                 seen.add(kid)
+                found.append(kid)
                 todo.append(kid)
-                continue
-            line = cmdline(kid)
-            if line is not None:
-                seen.add(kid)
-                found[kid] = line
-                todo.append(kid)
+    return found
+
+
+def device_of(path: str) -> int | None:
+    """The device of the file system at path (/dev/shm's tmpfs), None if there is none."""
+    try:
+        return os.stat(path).st_dev
+    except OSError:
+        return None
+
+
+def held_on(pid: int, dev: int) -> set[int]:
+    """The inodes of the files on the device `dev` that pid has mapped (/proc/PID/maps) or
+    open (/proc/PID/fd). By inode, not name: a semaphore's creator maps the file glibc made
+    under a temporary name (shown as deleted) and then linked as sem.mp-...; a segment may be
+    unlinked and its name made again."""
+    found: set[int] = set()
+    tag = f" {os.major(dev):02x}:{os.minor(dev):02x} ".encode()
+    try:
+        with open(f"/proc/{pid}/maps", "rb") as f:
+            maps = f.read()
+    except OSError:
+        return found
+    if tag in maps:
+        for line in maps.split(b"\n"):
+            if tag in line:
+                fields = line.split(None, 5)  # address, perms, offset, dev, inode, path
+                if len(fields) >= 5 and fields[3] == tag.strip() and fields[4].isdigit():
+                    found.add(int(fields[4]))
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return found
+    for fd in fds:
+        try:
+            st = os.stat(f"/proc/{pid}/fd/{fd}")  # the file the descriptor is open on
+        except OSError:
+            continue
+        if st.st_dev == dev:
+            found.add(st.st_ino)
     return found
 
 

@@ -20,7 +20,8 @@ The supervisor's parts, one module each, around the shared run data (`core`):
 lines, output), `gate` (who may speak: peer credentials, the run's secret),
 `writer` (the stream out, which never waits for its reader), `control` (step and
 stop on stdin), `helpers` (naming the interpreter's own processes), `reaping`
-(reaping, the kill ladder, what is left behind), `stacks` (the stacks of stuck
+(reaping, the kill ladder, what is left behind), `shm` (which /dev/shm entries are the
+run's: those its processes held), `stacks` (the stacks of stuck
 processes at the deadline). This module runs them: `Supervisor.run()` forks,
 `supervise()` is the loop, one dispatcher per file descriptor (the output too,
 while lines wait for the reader).
@@ -45,7 +46,7 @@ from scenarios.engine.supervisor.control import Control
 from scenarios.engine.supervisor.core import Core
 from scenarios.engine.supervisor.helpers import Helpers
 from scenarios.engine.supervisor.parent import be_parent, become_subreaper, format_exc
-from scenarios.engine.supervisor.reaping import GRACE, Reaper, check_shm, has_children, shm_entries
+from scenarios.engine.supervisor.reaping import GRACE, Reaper, check_shm, has_children
 from scenarios.engine.supervisor.streams import QUIET, Streams
 from scenarios.engine.supervisor.writer import FLUSH_LIMIT
 
@@ -81,7 +82,6 @@ class Supervisor(Core):
         self.streams = Streams(self, self.helpers)
         self.control = Control(self)
         self.reaper = Reaper(self, self.streams, self.helpers)
-        self.shm_before = shm_entries()
 
     def run(self) -> int:
         info = interpreter()
@@ -190,7 +190,7 @@ class Supervisor(Core):
         self.streams.finish_output()
         self.watch_output(None)
         sel.close()
-        check_shm(self, self.shm_before)
+        check_shm(self)
         if self.left_out:  # the reader is still behind: say so before the end
             self.report_left_out()
         self.report_findings()

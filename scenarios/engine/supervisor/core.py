@@ -24,6 +24,7 @@ from scenarios.engine import catalog
 from scenarios.engine.knobs import Config
 from scenarios.engine.protocol import Checkpoint, Event, Observe, Output
 from scenarios.engine.state import RunState
+from scenarios.engine.supervisor.shm import ShmWatch
 from scenarios.engine.supervisor.writer import Writer
 
 TYPE_CHECKING = False  # typing costs a few ms at start-up: imported only for the checker
@@ -61,6 +62,7 @@ class Core:
         # the events cannot tell: whom it can still answer, and whom a step already let go
         self.answer_to: dict[int, socket.socket] = {}  # pid -> its events socket, while open
         self.let_go: set[int] = set()  # held processes a step released, until they speak again
+        self.shm = ShmWatch()  # what the run's processes hold in /dev/shm: what it may leave
 
     # -- writing events ---------------------------------------------------------------------
 

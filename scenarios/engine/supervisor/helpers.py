@@ -73,9 +73,12 @@ class Helpers:
         if not force and len(sup.roles) > 8 and now - self.last_scan < 0.05:
             return
         self.last_scan = now
-        for pid, cmdline in procfs.descendants(os.getpid(), known=sup.roles).items():
-            role = helper_role(cmdline)
-            if role is None:
+        pids = procfs.tree(os.getpid())
+        sup.shm.sample(pids)  # what the run's processes hold in /dev/shm (shm.py)
+        for pid in pids:
+            cmdline = None if pid in sup.roles else procfs.cmdline(pid)  # named: not a helper
+            role = None if cmdline is None else helper_role(cmdline)
+            if cmdline is None or role is None:
                 continue
             ppid = procfs.parent_of(pid) or 0
             seen = self.seen.setdefault(pid, Seen(role, self.started_at(pid), ppid, cmdline[:300]))

@@ -1,5 +1,6 @@
 """How the run's processes end: reaping every one (the supervisor is their subreaper), the
-kill ladder on the way out, and what a run leaves behind (processes, /dev/shm entries)."""
+kill ladder on the way out, and what a run leaves behind (processes, /dev/shm entries: which
+are the run's is shm.py's to say)."""
 
 from __future__ import annotations
 
@@ -56,6 +57,7 @@ class Reaper:
             if pid == 0:
                 continue
             code = os.waitstatus_to_exitcode(status)
+            sup.shm.sample(procfs.tree(os.getpid()))  # a process ended: what the others hold
             if pid == sup.parent_pid:
                 sup.parent_status = code
                 self.helpers.scan(force=True)
@@ -113,21 +115,15 @@ class Reaper:
 
 # -- /dev/shm -------------------------------------------------------------------------------
 
-def shm_entries() -> set[str]:
-    try:
-        return {n for n in os.listdir("/dev/shm") if n.startswith(("sem.mp-", "psm_", "mp-"))}
-    except OSError:
-        return set()
+def check_shm(sup: Core) -> None:
+    """Report the entries this run left in /dev/shm: made while it ran and held by its own
+    processes (shm.py), still there. Another program's entries are not named.
 
-
-def check_shm(sup: Core, before: set[str]) -> None:
-    """Report what appeared in /dev/shm during the run and is still there.
-
-    Nothing is removed: another run on this machine may own it. multiprocessing's own
-    clean-up, or the resource tracker after a kill, removes what a run created."""
-    left = sorted(shm_entries() - before)
-    if left:  # an output of the runner's, not an error: another run may have made them
-        sup.emit(Output, f"{len(left)} entr{'y' if len(left) == 1 else 'ies'} appeared in "
-                 f"/dev/shm during the run and {'is' if len(left) == 1 else 'are'} still "
-                 f"there (this run's, or another's): {', '.join(left)}",
-                 data={"stream": "runner", "shm_left": left})
+    Nothing is removed: what a run leaves is part of what it shows (multiprocessing's own
+    clean-up, or the resource tracker after a kill, removes what a run created)."""
+    left = sup.shm.left()
+    if left:  # an output of the runner's, not an error: the scenario's processes ran as asked
+        one = len(left) == 1
+        sup.emit(Output, f"{len(left)} entr{'y' if one else 'ies'} left in /dev/shm by this "
+                 f"run (made while it ran, held by its processes, not removed): "
+                 f"{', '.join(left)}", data={"stream": "runner", "shm_left": left})

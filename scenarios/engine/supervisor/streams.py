@@ -204,6 +204,8 @@ class Streams:
             return
         if isinstance(event, ProcessStart) and event.helper and self.helpers.started(event.pid):
             return  # a helper a scan has named already (with the parent it had then)
+        # alive a moment ago: what it holds in /dev/shm, looked at before the event goes on
+        self.sup.shm.spoke(conn.pid, always=event.kind == "checkpoint")
         self.sup.forward(event, line)
         if isinstance(event, ProcessStart):
             self.helpers.scan(force=False)
