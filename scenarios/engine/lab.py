@@ -59,6 +59,10 @@ class Lab:
         self._children.append((process, role))
         return process  # type: ignore[no-any-return]
 
+    def started(self) -> list[BaseProcess]:
+        """The processes start() started, in order (not a manager's server: its manager ends it)."""
+        return [process for process, _ in self._children]
+
     def remaining(self) -> float:
         """Seconds before the run's deadline (the whole timeout in step mode, where the user's
         pauses move the deadline)."""

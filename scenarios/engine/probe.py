@@ -123,9 +123,15 @@ def checkpoint(name: str, text: str) -> None:
     emit("checkpoint", text, data={"name": name, "hold": hold})
     if hold and _events is not None:
         try:
-            _events.recv(1)  # b"" if the runner is gone: then there is nobody to wait for
+            answer = _events.recv(1)  # b"" if the runner is gone: nobody to wait for
         except OSError:
-            pass
+            answer = b""
+        if not answer and _role == "parent":
+            # the runner is gone, and its death signal (SIGTERM) is on its way: the kernel
+            # closes a dying process's sockets before it signals its children. Going on
+            # meanwhile, the parent could be stopped halfway through making a Queue or a Lock,
+            # its semaphore made but not yet known to the resource tracker: left in /dev/shm
+            signal.raise_signal(signal.SIGTERM)
 
 
 def error(text: str, **data: Any) -> None:

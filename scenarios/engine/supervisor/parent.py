@@ -54,18 +54,27 @@ def set_parent_death_signal(sig: int) -> None:
         pass
 
 
-def stop_parent(signum: int, frame: object) -> None:
-    """SIGTERM in the scenario's parent: end its children first, then unwind."""
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once is enough
-    import multiprocessing
+_lab: Lab | None = None  # the parent's Lab, once made: whose children a stop ends
+_lab_owner = 0  # the parent's pid (a process forked from it, a manager's server, inherits _lab)
 
-    for child in multiprocessing.active_children():
-        child.terminate()
+
+def stop_parent(signum: int, frame: object) -> None:
+    """SIGTERM in the scenario's parent: end the children it started, then unwind.
+
+    Only the children: a manager's server is shut down by its manager on the way out (the
+    scenario's `with` block, or multiprocessing's finalizer at exit: a shutdown message, then
+    terminate() after 1 s), so it removes the pymp-* folder of its listener. Terminated, it
+    left that folder under spawn and forkserver."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once is enough
+    for child in _lab.started() if _lab is not None and _lab_owner == os.getpid() else ():
+        if child.is_alive():
+            child.terminate()
     raise SystemExit(128 + signum)
 
 
 def be_parent(cfg: Config, module: catalog.Module, link: probe.Link) -> NoReturn:
     """The forked child: become the scenario's parent process. Never returns."""
+    global _lab, _lab_owner
     code, stopped = 1, False
     try:
         for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGCHLD):
@@ -83,7 +92,8 @@ def be_parent(cfg: Config, module: catalog.Module, link: probe.Link) -> NoReturn
             raise SystemExit("the runner ended before the run began")
         probe.install(link, "parent")
         probe.process_started(os.getppid())
-        lab = Lab(cfg, link)
+        lab = _lab = Lab(cfg, link)
+        _lab_owner = os.getpid()
         try:
             module.parent(lab)
             lab.finish()
@@ -94,6 +104,10 @@ def be_parent(cfg: Config, module: catalog.Module, link: probe.Link) -> NoReturn
         except Exception as exc:
             probe.error(f"parent raised {type(exc).__name__}: {exc}",
                         exception=type(exc).__name__, traceback=format_exc())
+        # from here it ends as a script ends, and a stop (SIGTERM, the runner's or its death
+        # signal) would only cut that short: multiprocessing's clean-up (the pymp-* folder of
+        # the fork server's listener, for one) ran half or not at all. It is ending already
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         # its tracker warns of leaks only after the parent is gone, when a scan that sees it
         # first would take the runner (which adopts it) for its starter: the parent says so
         probe.trackers_started(None)
