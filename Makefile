@@ -47,6 +47,8 @@ bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/bench_app_startup.py $(if $(BEFORE),--before $(BEFORE))
 	$(BIN)/python benchmarks/bench_app_idle.py
 	$(BIN)/python benchmarks/bench_race.py
+	$(BIN)/python benchmarks/bench_runner_memory.py
+	$(BIN)/python benchmarks/bench_slow_reader.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache
