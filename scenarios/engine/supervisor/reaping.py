@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from scenarios.engine.supervisor.streams import Streams
 
 GRACE = 2.0  # seconds the run's processes get to end by themselves after the parent ends
-TERM_GRACE = 1.0  # seconds between SIGTERM and SIGKILL
+TERM_GRACE = 2.0  # seconds between SIGTERM and SIGKILL (a loaded machine needs them to clean up)
 
 
 def has_children() -> bool:
