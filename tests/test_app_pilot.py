@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Button, Input, Select, Static
 
 from scenarios.engine import catalog
@@ -31,6 +33,13 @@ async def app() -> AsyncIterator[StatelabApp]:
 
 def log_text(app: StatelabApp) -> str:
     return app.lab.log_view.plain()
+
+
+async def shown_log(pilot: Pilot[Any], app: StatelabApp) -> str:
+    """The log once every row it keeps is drawn (rows that come just after others are drawn a
+    moment later)."""
+    await until(pilot, lambda: app.lab.log_view.settled, what="the log's rows")
+    return log_text(app)
 
 
 def ended(app: StatelabApp) -> bool:
@@ -105,7 +114,7 @@ async def test_run_to_the_end_shows_findings(app: StatelabApp) -> None:
         findings = app.lab.findings.plain()
         assert "The child sees the parent's change to the Value" in findings
         assert "✓ The child sees" in findings and "holds in this run" in findings
-        log = log_text(app)
+        log = await shown_log(pilot, app)
         assert "parent changed the Value from 1 to 3" in log
         assert "the child reads 3" in log
         states = {row.role: row.cells.get("state") for row in app.lab.table.rows_by_pid.values()}
@@ -119,7 +128,7 @@ async def test_step_through_a_run(app: StatelabApp) -> None:
     async with opened(app, SIZE) as pilot:
         await pilot.press("s")  # no run yet: s starts one, paused at its first checkpoint
         await until(pilot, lambda: held(app), what="the checkpoint")
-        log = log_text(app)
+        log = await shown_log(pilot, app)
         assert "before-change" in log and "held: press s to step" in log
         assert "parent changed the Value" not in log
         assert "PAUSED at before-change" in app.lab.header.status
@@ -130,7 +139,7 @@ async def test_step_through_a_run(app: StatelabApp) -> None:
         await until(pilot, lambda: "parent changed the Value from 1 to 3" in log_text(app),
                     what="the next observation")
         await until(pilot, lambda: ended(app), what="the run to end")
-        log = log_text(app)
+        log = await shown_log(pilot, app)
         assert log.index("before-change") < log.index("parent changed the Value from 1 to 3")
         assert not wait_gone(run_pids(app.lab.state.events))
 
@@ -145,7 +154,7 @@ async def test_stop_a_paused_run(app: StatelabApp) -> None:
         await until(pilot, lambda: ended(app), what="the stopped run to end")
         assert app.lab.state.status == "stopped"
         assert "stopped" in app.lab.header.status
-        assert "run stopped" in log_text(app)
+        assert "run stopped" in await shown_log(pilot, app)
         assert not wait_gone(pids | run_pids(app.lab.state.events))
 
 

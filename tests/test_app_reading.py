@@ -63,7 +63,8 @@ async def test_the_app_shows_a_bad_line_and_goes_on() -> None:
                                                               *lines[3:]]) if e is not None]
         run_id = lab.begin_run(catalog.configure("shared-value", {"start_method": "fork"}))
         lab.post_message(RunEvents(run_id, events))
-        await until(pilot, lambda: lab.state.ended, what="the events to be shown")
+        await until(pilot, lambda: lab.state.ended and lab.log_view.settled,
+                    what="the events to be shown")
         log = lab.log_view.plain()
         assert "not a valid event" in log and "Traceback (most recent call last)" in log
         assert "✓ The child sees the parent's change to the Value" in lab.findings.plain()

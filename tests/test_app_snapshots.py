@@ -80,6 +80,8 @@ async def feed(pilot: Pilot[Any], name: str, *, upto: type[Event] | None = None)
         lab.post_message(RunEvents(run_id, events[cut:]))
         lab.post_message(RunEnded(run_id, 0, ""))
     await pilot.pause()
+    # rows that come just after others are drawn a moment later (in a flood, with others)
+    await until(pilot, lambda: lab.log_view.settled, what="the log's rows")
     await pilot.pause()
 
 

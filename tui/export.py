@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scenarios.engine.state import RunState
+from scenarios.engine.protocol import Event, Output
+from scenarios.engine.state import KEEP_EVENTS, KEEP_OUTPUT, KEEP_PER_KEY, RunState
 
 
 @dataclass
@@ -23,6 +24,9 @@ class Transcript:
     argv: list[str]
     processes: list[dict[str, str]]  # the process table as shown, one dict per row
     scenario: str = ""  # the file name's scenario: the state's, if it has one
+    # the runner's reports of events it left out of its stream (a reader too slow), as read;
+    # None: those the state kept (past its output bound it keeps no output, theirs included)
+    stream_notes: list[Event] | None = field(default=None)
 
     @property
     def name(self) -> str:
@@ -67,6 +71,50 @@ def findings(state: RunState) -> list[str]:
     return lines
 
 
+def _count(n: Any) -> str:
+    return f"{n:,}" if isinstance(n, int) else "some"
+
+
+def stream_notes(events: list[Event]) -> list[Output]:
+    """The runner's reports of events it left out of the stream it writes."""
+    return [e for e in events
+            if isinstance(e, Output) and e.role == "runner" and "left_out" in e.data]
+
+
+def left_out(t: Transcript) -> list[str]:
+    """What this transcript does not have, and why: what the run's state counted without
+    keeping it, and what the runner left out of its stream for a slow reader."""
+    lines: list[str] = []
+    counted = dict(t.state.left_out)
+    chars = counted.pop("output bytes", 0)
+    if chars:
+        lines.append(f"- Output past the first {KEEP_OUTPUT >> 20} MiB: {chars:,} more characters "
+                     "were printed; they were counted, not kept.")
+    seen = counted.pop("observations", 0)
+    if seen:
+        lines.append(f"- Observations past the first {KEEP_PER_KEY:,} of a kind in a process (or "
+                     f"once the run had {KEEP_EVENTS:,} events): {seen:,} more were counted, not "
+                     "kept. The findings were computed by the runner, which counted them too.")
+    lines += [f"- {kind}: {n:,} counted, not kept." for kind, n in counted.items()]
+    for note in stream_notes(t.state.events) if t.stream_notes is None else t.stream_notes:
+        info = note.data["left_out"]
+        info = info if isinstance(info, dict) else {}
+        kinds = info.get("kinds")
+        which = (" (" + ", ".join(f"{_count(n)} {kind}" for kind, n in kinds.items()) + ")"
+                 if isinstance(kinds, dict) and kinds else "")
+        span = ""
+        if isinstance(info.get("from"), (int, float)) and isinstance(info.get("to"), (int, float)):
+            span = f" from {info['from']:.2f} s to {info['to']:.2f} s"
+        lines.append(f"- The runner's stream left out {_count(info.get('events'))} events{which}"
+                     f"{span}, its reader "
+                     "being slow: they are not here; the runner saw them, and its findings "
+                     f"count them. Its words: \"{note.text}\"")
+    if lines:
+        lines[:0] = ["", "## Left out", "",
+                     "The events below are those the run kept. What was left out:", ""]
+    return lines
+
+
 def markdown(t: Transcript) -> str:
     state = t.state
     info = state.interpreter
@@ -76,6 +124,7 @@ def markdown(t: Transcript) -> str:
         lines.append(f"Interpreter: Python {info.get('python')} on {info.get('platform')}, "
                      f"default start method {info.get('default_start_method')}  ")
     lines.append(f"Status: {state.status if state.ended else 'not ended'}")
+    lines += left_out(t)
     lines += ["", "## Processes", "", "| role | pid | ppid | state | RSS | USS | PSS |",
               "|---|---|---|---|---|---|---|"]
     for row in t.processes:

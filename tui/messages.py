@@ -26,8 +26,11 @@ class RunEvents(Message):
     def can_replace(self, message: Message) -> bool:
         # Called on a queued batch with the next queued message: when the events come faster
         # than the screen draws, the next batch absorbs this one and the handler runs once.
+        # This batch's list takes the next one's events (appending: a merge costs what it
+        # adds, not what was merged before it) and becomes the next batch's list.
         if isinstance(message, RunEvents) and message.run_id == self.run_id:
-            message.events[:0] = self.events
+            self.events.extend(message.events)
+            message.events = self.events
             return True
         return False
 

@@ -74,21 +74,23 @@ class RunClient:
     async def _read(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
         stdout = self.proc.stdout
-        buffer = b""
+        buffer = bytearray()  # a line not yet complete
         try:
             while True:
                 chunk = await stdout.read(CHUNK)
                 if not chunk:
                     break
-                buffer += chunk
-                if b"\n" not in buffer:
+                end = chunk.rfind(b"\n")
+                if end < 0:
+                    buffer += chunk
                     continue
-                complete, _, buffer = buffer.rpartition(b"\n")
+                complete = bytes(buffer) + chunk[:end] if buffer else chunk[:end]
+                buffer = bytearray(chunk[end + 1:])
                 events = self._decode(complete.split(b"\n"))
                 if events:
                     self._post(RunEvents(self.run_id, events))
             if buffer.strip():
-                events = self._decode([buffer])
+                events = self._decode([bytes(buffer)])
                 if events:
                     self._post(RunEvents(self.run_id, events))
             stderr = b""

@@ -21,7 +21,9 @@ from textual.widgets import Footer, OptionList
 
 from scenarios.engine.catalog import Module
 from scenarios.engine.knobs import Config, Scenario
+from scenarios.engine.protocol import Output
 from scenarios.engine.state import RunState
+from tui.export import stream_notes
 from tui.messages import RunEnded, RunEvents, Samples, ScenarioChosen
 from tui.widgets.colours import Colours
 from tui.widgets.header_info import HeaderInfo
@@ -64,6 +66,8 @@ class LabScreen(Screen[None]):
         self.run_id = 0  # the current run's: messages of an older run are ignored
         self.run_config: Config | None = None
         self.state = RunState()  # the current run, folded
+        self.stream_notes: list[Output] = []  # the runner's reports of events left out of its
+        # stream (the state may not keep them: they are output, past its output bound)
         self.live = False  # the runner of the current run has not ended yet
         self.sidebar_hidden_for_run = False
         self._select_lock = asyncio.Lock()
@@ -236,6 +240,7 @@ class LabScreen(Screen[None]):
         """
         self.run_id += 1
         self.state = RunState()
+        self.stream_notes = []
         self.run_config = config
         with self.app.batch_update():
             self.colours.clear()
@@ -261,6 +266,7 @@ class LabScreen(Screen[None]):
             return
         events = message.events
         self.state.extend(events)
+        self.stream_notes += stream_notes(events)
         with self.app.batch_update():
             self.table.apply_events(events, self.state)
             self.log_view.add(events, self.state)

@@ -5,19 +5,38 @@ Scenario processes get a column each (as many as fit; the rest share an
 findings, run end) and helper processes' events span the whole width.
 `output` events (prints, tracebacks) and errors stand out. Roles and which
 processes are helpers come from the run's `RunState`.
+
+The log is bounded, whatever a run prints: it keeps the last MAX_LINES lines of the terminal
+(its RichLog's `max_lines`) and, in its own list, the events of those rows and of the rows not
+drawn yet, never more than MAX_LINES of them either (a row takes a line at least). A line
+above the rows says how many earlier events are no longer shown; the export writes what the
+run's `RunState` kept. 2,000 lines are some seventy screens of a 30-line terminal, far more than
+a lesson's run says (20 to 200 events), and drawing all of them again (a resize) takes a few
+hundred milliseconds, in steps. What one event shows is cut too (log_rows.py).
+
+Rows are drawn at once while they come slowly. Each drawing is one write to the RichLog (a
+write makes the screen lay itself out again), of DRAW_BUDGET seconds of rows at most; rows that
+come within TICK of the last drawing wait for the next one. In a flood the log so takes a fifth
+of the loop at most, and keys are answered; rows that wait past the bound are counted as not
+shown, like the earliest ones.
 """
 
 from __future__ import annotations
 
 import math
+from bisect import insort
+from collections import deque
+from time import perf_counter
 from typing import Any
 
 from rich.console import RenderableType
+from rich.segment import SegmentLines
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.events import Resize
+from textual.timer import Timer
 from textual.widgets import RichLog, Static
 
 from scenarios.engine.protocol import (
@@ -33,9 +52,13 @@ from scenarios.engine.protocol import (
 )
 from scenarios.engine.state import RunState
 from tui.widgets.colours import Colours
+from tui.widgets.log_rows import CELL_LINES, OUTPUT_LINES, TIME_WIDTH, Line, clip, columns, render
 
-TIME_WIDTH = 6
 MIN_COLUMN = 22
+MAX_LINES = 2000  # lines of the terminal the log keeps (and events: a row takes one at least)
+TICK = 0.2  # seconds: rows that come within this of the last drawing wait for the next
+DRAW_BUDGET = 0.01  # seconds of rendering rows in one drawing at most
+Entry = tuple[float, int, Event]  # (t, order of arrival, event): the log's time order
 
 
 class ObservationLog(Vertical):
@@ -45,66 +68,97 @@ class ObservationLog(Vertical):
         super().__init__(**kwargs)
         self.colours = colours
         self.state = RunState()
-        self.events: list[tuple[float, int, Event]] = []  # (t, order of arrival, event)
+        self.events: list[Entry] = []  # the rows kept, in time order: the drawn ones first
+        self.heights: deque[int] = deque()  # lines each drawn row takes, oldest first
+        self.drawn = 0  # rows drawn: events[:drawn]
+        self.lines = 0  # lines they take (the body may hold the rest of a row cut at the top)
+        self.hidden = 0  # earlier events of this run no longer kept
         self.columns: list[int] = []  # pids with a column of their own, in order of appearance
+        self.stream_left_out = False  # the runner said it left events out of its stream
         self._order = 0
-        self._last: tuple[float, int] = (-math.inf, 0)
-        self._width = 0
         self._layout: tuple[int, ...] = ()
+        self._spans: list[tuple[int, int]] = []  # (x, width) of each column of the layout
+        self._drawn_at = -math.inf  # when rows were last drawn (perf_counter)
+        self._timer: Timer | None = None
+        self._note: tuple[int, str] = (0, "")
+        self.note = ""  # the line above the rows, as shown ("" while every event is shown)
         self.head_text = ""
 
     def compose(self) -> ComposeResult:
         yield Static(id="log-head")
-        yield RichLog(id="log-body", wrap=True, min_width=20, auto_scroll=True)
+        yield Static(id="log-note")
+        yield RichLog(id="log-body", wrap=True, min_width=20, auto_scroll=True,
+                      max_lines=MAX_LINES)
 
     @property
     def body(self) -> RichLog:
         return self.query_one("#log-body", RichLog)
+
+    @property
+    def settled(self) -> bool:
+        """Every row kept is drawn."""
+        return self.drawn == len(self.events)
 
     def hint(self, text: str) -> None:
         """A line shown while there is no run (what to press)."""
         if not self.events:
             body = self.body
             body.clear()
+            body.max_lines = MAX_LINES
             body.write(Text(text, style="italic"), width=self._width_now())
 
     def reset(self) -> None:
         self.state = RunState()
         self.events.clear()
+        self.heights.clear()
+        self.drawn = self.lines = self.hidden = 0
         self.columns.clear()
+        self.stream_left_out = False
         self._order = 0
-        self._last = (-math.inf, 0)
         self._layout = ()
         self.body.clear()
         self.head_text = ""
         self.query_one("#log-head", Static).update("")
+        self._show_note()
 
     # -- adding events ---------------------------------------------------------------------
 
     def add(self, events: list[Event], state: RunState) -> None:
         """Show these events (already folded into state, the current run's)."""
         self.state = state
+        if not events:
+            return
         rewrite = False
-        fresh: list[tuple[float, int, Event]] = []
+        kept = self.events
         for event in events:
             proc = state.processes.get(event.pid)
             if (proc is not None and not proc.helper and proc.role != "runner"
                     and event.role != "runner" and event.pid not in self.columns):
                 self.columns.append(event.pid)
+            if isinstance(event, Output) and event.role == "runner" and "left_out" in event.data:
+                self.stream_left_out = True
             self._order += 1
             entry = (event.t, self._order, event)
-            if entry[:2] < self._last:
-                rewrite = True
-            self._last = max(self._last, entry[:2])
-            self.events.append(entry)
-            fresh.append(entry)
-        if not fresh:
-            return
+            if not kept or entry[:2] > kept[-1][:2]:
+                kept.append(entry)
+            else:  # a late event: in its place, and drawn rows after it are drawn again
+                rewrite = rewrite or (self.drawn > 0 and entry[:2] < kept[self.drawn - 1][:2])
+                insort(kept, entry, key=lambda e: e[:2])
+        if len(kept) > MAX_LINES:
+            self._forget(len(kept) - MAX_LINES)
         if rewrite or self._layout != self._current_layout():
             self.rewrite()
         else:
-            for entry in fresh:
-                self._write(entry[2])
+            self._draw()
+
+    def _forget(self, n: int) -> None:
+        """No longer keep the n earliest rows (drawn rows' lines go at the next write)."""
+        del self.events[:n]
+        gone = min(n, self.drawn)
+        for _ in range(gone):
+            self.lines -= self.heights.popleft()
+        self.drawn -= gone
+        self.hidden += n
 
     def _width_now(self) -> int:
         return max(40, self.body.scrollable_content_region.width or self.size.width or 80)
@@ -116,19 +170,81 @@ class ObservationLog(Vertical):
         return (width, *shown)
 
     def rewrite(self) -> None:
-        """Render every row again: columns changed, the width changed or a late event came."""
+        """Draw the rows kept again: columns changed, the width changed or a late event came."""
         self._layout = self._current_layout()
-        self.events.sort(key=lambda entry: entry[:2])
+        self._spans = columns(self._layout[0], len(self._layout) - 1)
         self._draw_head()
-        body = self.body
-        body.clear()
-        for _, _, event in self.events:
-            self._write(event)
-        body.scroll_end(animate=False, immediate=False)
+        self.body.clear()
+        self.heights.clear()
+        self.drawn = self.lines = 0
+        self._draw(first=True)
 
     def on_resize(self, event: Resize) -> None:
         if self.events and self._layout and self._layout[0] != self._width_now():
             self.rewrite()
+
+    # -- drawing: at once when quiet, ten times a second at most in a flood -------------------
+
+    def _draw(self, first: bool = False) -> None:
+        """Draw rows not drawn yet: DRAW_BUDGET seconds of them at most, in one write (a write
+        costs the screen a layout). Drawn less than TICK ago: in a moment, with those that come
+        meanwhile. `first`: now (the rows kept are drawn again)."""
+        start = perf_counter()
+        if not first and start - self._drawn_at < TICK:
+            self._draw_later(self._drawn_at + TICK - start)
+            return
+        batch: list[Line] = []
+        heights: list[int] = []
+        while self.drawn + len(heights) < len(self.events) and len(batch) < MAX_LINES:
+            if heights and perf_counter() - start >= DRAW_BUDGET:
+                break
+            lines = self._row_lines(self.events[self.drawn + len(heights)][2]) or [[]]
+            batch += lines
+            heights.append(len(lines))
+        if heights:
+            self._write(batch, heights)
+        self._drawn_at = perf_counter()
+        if not self.settled:
+            self._draw_later(TICK)
+        self._show_note()
+
+    def _draw_later(self, delay: float) -> None:
+        if self._timer is None:
+            self._timer = self.set_timer(max(0.001, delay), self._next_draw)
+
+    def _next_draw(self) -> None:
+        self._timer = None
+        self._draw(first=True)
+
+    def _write(self, batch: list[Line], heights: list[int]) -> None:
+        """Add these rows' lines to the body, and forget the earliest rows it makes room for."""
+        body = self.body
+        # the body keeps the rows kept and these: the lines of rows forgotten go now
+        body.max_lines = min(MAX_LINES, self.lines + len(batch))
+        body.write(SegmentLines(batch, new_lines=True), width=self._layout[0])
+        self.heights.extend(heights)
+        self.lines += len(batch)
+        self.drawn += len(heights)
+        while self.lines > MAX_LINES:  # the body made room: its earliest row is cut
+            self.lines -= self.heights.popleft()
+            self.drawn -= 1
+            del self.events[0]
+            self.hidden += 1
+
+    def _show_note(self) -> None:
+        """The line above the rows: how many earlier events are not shown, and where they are."""
+        left_out = bool(self.state.left_out) or self.stream_left_out
+        where = "the export (e) has what the run kept" if left_out else "the export (e) has them"
+        note = (self.hidden, where if self.hidden else "")
+        if note == self._note:
+            return
+        self._note = note
+        self.note = (f"▲ {self.hidden:,} earlier events not shown here: {where} (the log "
+                     f"keeps the last {MAX_LINES:,} lines)") if self.hidden else ""
+        static = self.query_one("#log-note", Static)
+        static.display = bool(self.hidden)
+        static.update(Text(self.note, style="italic", no_wrap=True, overflow="ellipsis"),
+                      layout=False)
 
     # -- rendering -------------------------------------------------------------------------
 
@@ -162,34 +278,28 @@ class ObservationLog(Vertical):
         proc = self.state.processes.get(pid)
         return proc is not None and proc.helper
 
-    def _write(self, event: Event) -> None:
+    def _row_lines(self, event: Event) -> list[Line]:
+        """The terminal lines of one event's row (log_rows.render: bounded)."""
         stamp = Text(f"{event.t:6.3f}", style="dim")
         pid, role = event.pid, event.role
-        body = self.body
-        width = self._layout[0] if self._layout else self._width_now()
+        console = self.app.console
         cell = self.describe(event)
-        columns = list(self._layout[1:])
-        column = pid if pid in columns else (0 if 0 in columns and pid in self.columns else None)
+        shown = self._layout[1:]
+        column = pid if pid in shown else (0 if 0 in shown and pid in self.columns else None)
         if column is None or role == "runner":
             line = Text()
             if role != "runner":
                 line.append(f"{role} {pid}: ", style=f"bold {self.colours.of(pid, role, True)}")
             line.append_text(cell)
-            row = Table.grid(expand=True, padding=(0, 1))
-            row.add_column(width=TIME_WIDTH, no_wrap=True)
-            row.add_column(ratio=1, overflow="fold")
-            row.add_row(stamp, line)
-            body.write(row, width=width)
-            return
+            return render(console, stamp, line, columns(self._layout[0], 1)[0], len(event.text))
         if column == 0:
             cell = Text.assemble((f"{role}: ", f"bold {self.colours.of(pid, role)}"), cell)
-        grid = self._grid()
-        grid.add_row(stamp, *(cell if c == column else Text("") for c in columns))
-        body.write(grid, width=width)
+        return render(console, stamp, cell, self._spans[shown.index(column)], len(event.text))
 
     def describe(self, event: Event) -> Text:
         """One cell: what the event says, styled by its kind."""
-        text = event.text.rstrip("\n")
+        lines = OUTPUT_LINES if isinstance(event, Output) else CELL_LINES
+        text = clip(event.text, lines)
         colour = self.colours.of(event.pid, event.role, self.helper(event.pid))
         if isinstance(event, Observe):
             return Text(text, style=colour)
@@ -203,7 +313,7 @@ class ObservationLog(Vertical):
                                  (text, "yellow"))
         if isinstance(event, Error):
             tb = (event.traceback or "").strip().splitlines()
-            extra = event.where or (tb[-1] if tb else "")
+            extra = clip(event.where or (tb[-1] if tb else ""), lines=1)
             line = Text.assemble((" ERROR ", "bold reverse red"), " ", (text, "bold red"))
             if extra and extra not in text:
                 line.append(f"\n{extra}", style="red")
@@ -219,6 +329,7 @@ class ObservationLog(Vertical):
         return Text(text, style="dim")
 
     def plain(self) -> str:
-        """The text the log shows (header and rows), for tests and the transcript."""
+        """The text the log shows (header, the note on earlier events and the rows), for tests
+        and the transcript."""
         lines = [strip.text.rstrip() for strip in self.body.lines]
-        return self.head_text + "\n" + "\n".join(lines)
+        return "\n".join([self.head_text, *([self.note] if self.note else []), *lines])

@@ -1,0 +1,90 @@
+"""One row of the observation log, laid out without a Rich Table, and cut to a bounded size.
+
+A row is the time, then one column per process; a row's text sits in its process's column, or
+spans every column (the runner's and helpers' events). Rich's `Table.grid` laid rows out the
+same way, at about ten times the cost: in a flood the log draws thousands of rows, so rows are
+wrapped here, the columns placed exactly where `Table.grid(expand=True, padding=(0, 1))`
+places them (the column headings are still such a grid, drawn once per layout).
+
+What one event shows is bounded: its text is cut to CELL_LINES lines (OUTPUT_LINES of what
+a process printed) and CELL_CHARS characters, saying how much more there was, and a row takes
+at most ROW_LINES lines of the terminal, however narrow its column. Only the display is cut:
+the event stays as it came in the run's `RunState`, and so in the export.
+"""
+
+from __future__ import annotations
+
+from math import ceil
+
+from rich.console import Console
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+
+TIME_WIDTH = 6  # the time column: "12.345"
+GAP = 1  # between two columns
+CELL_CHARS = 600  # characters of an event's text shown in its cell
+CELL_LINES = 6  # lines of an event's text shown in its cell
+OUTPUT_LINES = 4  # ...and of what a process printed (a flood is made of those)
+ROW_LINES = 12  # terminal lines a row takes at most, once wrapped
+Line = list[Segment]
+
+
+def clip(text: str, lines: int = CELL_LINES, chars: int = CELL_CHARS) -> str:
+    """The text as shown (without its last newlines): at most `lines` lines and `chars`
+    characters, then how much more it had."""
+    body = text.rstrip("\n")
+    if len(body) <= chars and body.count("\n") < lines:
+        return body
+    shown = "\n".join(body[: chars + 1].split("\n", lines)[:lines])[:chars]
+    more = body.count("\n") - shown.count("\n")
+    if more:
+        return (f"{shown}\n… {more:,} more line{'s' if more > 1 else ''} not shown here "
+                f"({len(text):,} characters in all)")
+    return f"{shown} … ({len(text):,} characters in all)"
+
+
+def columns(width: int, n: int) -> list[tuple[int, int]]:
+    """(x, width) of each of n process columns beside the time column, in a row `width` wide:
+    where Rich's grid puts them (the time column and a gap, then n equal shares, the first
+    ones a cell wider when the width does not divide, a gap after each but the last)."""
+    spans: list[tuple[int, int]] = []
+    x = TIME_WIDTH + GAP
+    remaining, ratios = width - x, n
+    for i in range(n):
+        last = i == n - 1
+        share = max(1 if last else 1 + GAP, ceil(remaining / ratios))
+        spans.append((x, max(1, share - (0 if last else GAP))))
+        x += share
+        remaining -= share
+        ratios -= 1
+    return spans
+
+
+def render(console: Console, stamp: Text, cell: Text, span: tuple[int, int],
+           whole: int = 0) -> list[Line]:
+    """The terminal lines of one row: the time stamp, then the cell's text wrapped into its
+    column (x, width); at most ROW_LINES lines, the last saying that more was cut (and how
+    long the event's text is, `whole` characters, if given)."""
+    x, width = span
+    room = ROW_LINES * (width + 1)  # more never fits (a line: its cells and a break): not wrapped
+    longer = len(cell) > room
+    wrapped = list((cell[:room] if longer else cell).wrap(console, width, justify="left",
+                                                          overflow="fold"))
+    cut = longer or len(wrapped) > ROW_LINES
+    parts = wrapped[: ROW_LINES - 1] if cut else wrapped
+    first = stamp.copy()
+    first.truncate(TIME_WIDTH, overflow="ellipsis", pad=True)
+    indent = " " * (x - TIME_WIDTH)
+    blank = " " * TIME_WIDTH
+    lines: list[Line] = []
+    for i, part in enumerate(parts or [Text("")]):
+        line = Text()
+        line.append_text(first) if i == 0 else line.append(blank)
+        line.append(indent)
+        line.append_text(part)  # the part's own style becomes a span, as Rich's grid renders it
+        lines.append(list(line.render(console)))
+    if cut:
+        note = "… cut here" + (f": {whole:,} characters in all" if whole else "")
+        lines.append([Segment(blank + indent), Segment(note[:width], Style(dim=True, italic=True))])
+    return lines
