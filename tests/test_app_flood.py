@@ -26,8 +26,16 @@ from tests.appsupport import opened, recorded, until
 from tui import export
 from tui.app import StatelabApp
 from tui.messages import RunEvents
-from tui.widgets.log_rows import ROW_LINES, TIME_WIDTH, clip, columns, render
-from tui.widgets.observation_log import MAX_LINES, ObservationLog
+from tui.widgets.log_rows import (
+    OUTPUT_ROW_LINES,
+    ROW_LINES,
+    TIME_WIDTH,
+    Gap,
+    clip,
+    columns,
+    render,
+)
+from tui.widgets.observation_log import MAX_LINES, REDRAW_ROWS, ObservationLog, weight
 
 SIZE = (120, 40)
 LEFT_OUT = {"events": 15000, "bytes": 60_000_000, "kinds": {"output": 14990, "observe": 10},
@@ -52,13 +60,17 @@ def output(text: str) -> Output:
     return Output(0.0, 0, "child", text, {"stream": "stdout"})
 
 
-async def show(app: StatelabApp, pilot: Pilot[Any], events: list[Event], batch: int = 500) -> None:
-    """Feed the events to the screen in batches, as the run client posts them, and wait until
-    the run's end is folded and every row kept is drawn."""
+async def show(app: StatelabApp, pilot: Pilot[Any], events: list[Event], batch: int = 500,
+               one_by_one: bool = False) -> None:
+    """Feed the events to the screen in batches, as the run client posts them (one_by_one:
+    each handled before the next is posted), and wait until the run's end is folded and every
+    row kept is drawn."""
     lab = app.lab
     run_id = lab.begin_run(catalog.configure("shared-value", {"start_method": "fork"}))
     for i in range(0, len(events), batch):
         lab.post_message(RunEvents(run_id, events[i:i + batch]))
+        if one_by_one:
+            await pilot.pause()
     await until(pilot, lambda: lab.state.ended and lab.log_view.settled, timeout=60,
                 what="the flood to be shown")
 
@@ -68,7 +80,8 @@ def bounded(log: ObservationLog, posted: int) -> None:
     assert len(log.events) <= MAX_LINES
     assert len(log.body.lines) <= MAX_LINES
     assert log.lines == sum(log.heights) <= MAX_LINES
-    assert log.hidden + len(log.events) == posted, "every event is shown, or counted"
+    assert log.hidden + sum(weight(e) for e in log.events) == posted, \
+        "every event is shown, or counted (above the rows, or in a row of its own)"
 
 
 @pytest.fixture
@@ -89,8 +102,8 @@ async def test_the_log_keeps_the_last_rows_and_says_how_many_it_does_not_show(
         assert "flood line 00000" not in shown
         # the state kept every event (10,000 short prints): the export has them all
         assert not app.lab.state.left_out
-        assert log.note == (f"▲ {log.hidden:,} earlier events not shown here: the export (e) "
-                            f"has them (the log keeps the last {MAX_LINES:,} lines)")
+        assert log.note == (f"▲ {log.hidden:,} earlier events not shown: the export (e) has "
+                            f"them (the log keeps the last {MAX_LINES:,} lines)")
         assert app.query_one("#log-note", Static).display
         assert log.note in shown
 
@@ -99,13 +112,29 @@ async def test_the_log_keeps_the_last_rows_and_says_how_many_it_does_not_show(
         await until(pilot, lambda: log.settled and log._layout[0] == log._width_now(),
                     what="the log drawn again")
         bounded(log, len(events))
+        assert len(log.events) <= REDRAW_ROWS, "a resize draws the newest rows again"
         assert "run ended: ok" in log.plain()
-        assert log.note.startswith(f"▲ {log.hidden:,} earlier events not shown here")
+        assert log.note.startswith(f"▲ {log.hidden:,} earlier events not shown")
 
         # a new run starts with an empty log, and no note
         await show(app, pilot, recorded("shared-value-fork.jsonl"))
         assert log.hidden == 0 and log.note == ""
         assert not app.query_one("#log-note", Static).display
+
+
+async def test_rows_that_come_faster_than_drawn_are_skipped_and_counted(
+        app: StatelabApp) -> None:
+    events = around([output(f"flood line {i:05d}\n") for i in range(5_000)])
+    async with opened(app, SIZE) as pilot:
+        log = app.lab.log_view
+        await show(app, pilot, events, one_by_one=True)
+        bounded(log, len(events))
+        gaps = [e[2].count for e in log.events if isinstance(e[2], Gap)]
+        assert gaps, "batches of 500 rows: the older rows of each are not drawn"
+        shown = log.plain()
+        assert f"⋯ {gaps[-1]:,} events not shown here: they came faster than the log draws" \
+            in shown.replace("\n       ", " ")
+        assert "flood line 04999" in shown and "run ended: ok" in shown
 
 
 async def test_one_oversized_output_event_is_cut_for_display(app: StatelabApp) -> None:
@@ -114,12 +143,12 @@ async def test_one_oversized_output_event_is_cut_for_display(app: StatelabApp) -
     async with opened(app, SIZE) as pilot:
         log = app.lab.log_view
         await show(app, pilot, around([output(many_lines), output(one_line)]))
-        rows = {e[2].text: lines for e, lines in zip(log.events, log.heights, strict=True)}
-        assert rows[many_lines] <= ROW_LINES and rows[one_line] <= ROW_LINES
+        rows = {e[2].text: n for e, n in zip(log.events, log.heights, strict=True)}
+        assert rows[many_lines] <= OUTPUT_ROW_LINES and rows[one_line] <= OUTPUT_ROW_LINES
         shown = log.plain()
         assert "line 000000000" in shown and "line 000000004" not in shown
-        assert "… cut here: 4,000 characters in all" in shown
-        assert "… cut here: 100,000 characters in all" in shown
+        assert "… cut: 4,000 characters" in shown
+        assert "… cut: 100,000 characters" in shown
         assert "x" * 700 not in shown.replace("\n", "").replace(" ", "")
         # only the display is cut: the run keeps the events whole
         assert [e.text for e in app.lab.state.of_kind("output", "child")] == [many_lines,
@@ -205,8 +234,7 @@ def test_rows_are_laid_out_where_richs_grid_puts_them(width: int, count: int) ->
 
 
 def test_queued_batches_merge_in_order() -> None:
-    first, second, third = ([output(f"{n}")] for n in "abc")
-    a, b, c = RunEvents(1, first), RunEvents(1, second), RunEvents(1, third)
+    a, b, c = (RunEvents(1, [output(n)]) for n in "abc")
     assert a.can_replace(b) and b.can_replace(c)
     assert [e.text for e in c.events] == ["a", "b", "c"]
     assert not c.can_replace(RunEvents(2, [output("d")])), "another run's batch stays apart"

@@ -1,15 +1,18 @@
-"""One row of the observation log, laid out without a Rich Table, and cut to a bounded size.
+"""One row of the observation log: what an event says, laid out without a Rich Table, and cut
+to a bounded size.
 
 A row is the time, then one column per process; a row's text sits in its process's column, or
-spans every column (the runner's and helpers' events). Rich's `Table.grid` laid rows out the
-same way, at about ten times the cost: in a flood the log draws thousands of rows, so rows are
-wrapped here, the columns placed exactly where `Table.grid(expand=True, padding=(0, 1))`
-places them (the column headings are still such a grid, drawn once per layout).
+spans every column (the runner's and helpers' events, and the rows that stand for events not
+drawn). Rich's `Table.grid` laid rows out the same way, at about ten times the cost: in a flood
+the log draws thousands of rows, so rows are wrapped here, the columns placed exactly where
+`Table.grid(expand=True, padding=(0, 1))` places them (the column headings are still such a
+grid, drawn once per layout).
 
 What one event shows is bounded: its text is cut to CELL_LINES lines (OUTPUT_LINES of what
 a process printed) and CELL_CHARS characters, saying how much more there was, and a row takes
-at most ROW_LINES lines of the terminal, however narrow its column. Only the display is cut:
-the event stays as it came in the run's `RunState`, and so in the export.
+at most ROW_LINES lines of the terminal (OUTPUT_ROW_LINES for what a process printed), however
+narrow its column. Only the display is cut: the event stays as it came in the run's
+`RunState`, and so in the export.
 """
 
 from __future__ import annotations
@@ -21,13 +24,40 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
+from scenarios.engine.protocol import (
+    Checkpoint,
+    Error,
+    Event,
+    FindingEvent,
+    Observe,
+    Output,
+    ProcessExit,
+    ProcessStart,
+    RunEnd,
+)
+
 TIME_WIDTH = 6  # the time column: "12.345"
 GAP = 1  # between two columns
 CELL_CHARS = 600  # characters of an event's text shown in its cell
 CELL_LINES = 6  # lines of an event's text shown in its cell
 OUTPUT_LINES = 4  # ...and of what a process printed (a flood is made of those)
 ROW_LINES = 12  # terminal lines a row takes at most, once wrapped
+OUTPUT_ROW_LINES = 6  # ...and a row of what a process printed
 Line = list[Segment]
+
+
+class Gap:
+    """Events the log did not draw: they came faster than it draws (one row says how many)."""
+
+    __slots__ = ("count",)
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    @property
+    def text(self) -> str:
+        return (f"⋯ {self.count:,} events not shown here: they came faster than the log draws "
+                "(the export (e) has what the run kept)")
 
 
 def clip(text: str, lines: int = CELL_LINES, chars: int = CELL_CHARS) -> str:
@@ -42,6 +72,42 @@ def clip(text: str, lines: int = CELL_LINES, chars: int = CELL_CHARS) -> str:
         return (f"{shown}\n… {more:,} more line{'s' if more > 1 else ''} not shown here "
                 f"({len(text):,} characters in all)")
     return f"{shown} … ({len(text):,} characters in all)"
+
+
+def printed(event: Event) -> bool:
+    """Is it what a process of the scenario printed (not the runner's own words)?"""
+    return isinstance(event, Output) and event.role != "runner"
+
+
+def describe(event: Event, colour: str) -> Text:
+    """One cell: what the event says, styled by its kind (colour: its process's)."""
+    text = clip(event.text, OUTPUT_LINES if printed(event) else CELL_LINES)
+    if isinstance(event, Observe):
+        return Text(text, style=colour)
+    if isinstance(event, Checkpoint):
+        held = " — held: press s to step" if event.hold else ""
+        return Text.assemble(("◆ ", "bold"), (f"{event.name}: ", "bold"),
+                             (text, colour), (held, "bold reverse" if held else ""))
+    if isinstance(event, Output):
+        thread = f" [{event.thread}]" if event.thread else ""
+        return Text.assemble((f" {event.stream}{thread} ", "bold reverse yellow"), " ",
+                             (text, "yellow"))
+    if isinstance(event, Error):
+        tb = (event.traceback or "").strip().splitlines()
+        extra = clip(event.where or (tb[-1] if tb else ""), lines=1)
+        line = Text.assemble((" ERROR ", "bold reverse red"), " ", (text, "bold red"))
+        if extra and extra not in text:
+            line.append(f"\n{extra}", style="red")
+        return line
+    if isinstance(event, ProcessStart):
+        return Text(text, style="dim " + colour)
+    if isinstance(event, ProcessExit):
+        return Text(text, style="bold red" if event.failed else "dim " + colour)
+    if isinstance(event, FindingEvent):
+        return Text.assemble(("finding ", "bold"), (text, "bold"))
+    if isinstance(event, RunEnd):
+        return Text(text, style="bold green" if event.status == "ok" else "bold red")
+    return Text(text, style="dim")
 
 
 def columns(width: int, n: int) -> list[tuple[int, int]]:
@@ -62,17 +128,17 @@ def columns(width: int, n: int) -> list[tuple[int, int]]:
 
 
 def render(console: Console, stamp: Text, cell: Text, span: tuple[int, int],
-           whole: int = 0) -> list[Line]:
+           whole: int = 0, most: int = ROW_LINES) -> list[Line]:
     """The terminal lines of one row: the time stamp, then the cell's text wrapped into its
-    column (x, width); at most ROW_LINES lines, the last saying that more was cut (and how
-    long the event's text is, `whole` characters, if given)."""
+    column (x, width); at most `most` lines, the last saying that more was cut (and how long
+    the event's text is, `whole` characters, if given)."""
     x, width = span
-    room = ROW_LINES * (width + 1)  # more never fits (a line: its cells and a break): not wrapped
+    room = most * (width + 1)  # more never fits (a line: its cells and a break): not wrapped
     longer = len(cell) > room
     wrapped = list((cell[:room] if longer else cell).wrap(console, width, justify="left",
                                                           overflow="fold"))
-    cut = longer or len(wrapped) > ROW_LINES
-    parts = wrapped[: ROW_LINES - 1] if cut else wrapped
+    cut = longer or len(wrapped) > most
+    parts = wrapped[: most - 1] if cut else wrapped
     first = stamp.copy()
     first.truncate(TIME_WIDTH, overflow="ellipsis", pad=True)
     indent = " " * (x - TIME_WIDTH)
@@ -85,6 +151,6 @@ def render(console: Console, stamp: Text, cell: Text, span: tuple[int, int],
         line.append_text(part)  # the part's own style becomes a span, as Rich's grid renders it
         lines.append(list(line.render(console)))
     if cut:
-        note = "… cut here" + (f": {whole:,} characters in all" if whole else "")
+        note = "… cut" + (f": {whole:,} characters" if whole else "")
         lines.append([Segment(blank + indent), Segment(note[:width], Style(dim=True, italic=True))])
     return lines

@@ -11,14 +11,15 @@ The log is bounded, whatever a run prints: it keeps the last MAX_LINES lines of 
 drawn yet, never more than MAX_LINES of them either (a row takes a line at least). A line
 above the rows says how many earlier events are no longer shown; the export writes what the
 run's `RunState` kept. 2,000 lines are some seventy screens of a 30-line terminal, far more than
-a lesson's run says (20 to 200 events), and drawing all of them again (a resize) takes a few
-hundred milliseconds, in steps. What one event shows is cut too (log_rows.py).
+a lesson's run says (20 to 200 events). What one event shows is cut too (log_rows.py).
 
 Rows are drawn at once while they come slowly. Each drawing is one write to the RichLog (a
-write makes the screen lay itself out again), of DRAW_BUDGET seconds of rows at most; rows that
-come within TICK of the last drawing wait for the next one. In a flood the log so takes a fifth
-of the loop at most, and keys are answered; rows that wait past the bound are counted as not
-shown, like the earliest ones.
+write makes the screen lay itself out again) of DRAW_BUDGET seconds of rows at most; rows that
+come within TICK of the last drawing wait for the next one: in a flood the log draws four times
+a second, some 30 ms each time with the layout, and keys are answered in between. When more
+than SKIP_AT rows wait, the older ones are not drawn: one row in their place says how many.
+A resize (or an event that comes late, before rows drawn) draws again the newest rows kept,
+REDRAW_ROWS at most, at once: the older ones are then counted as not shown.
 """
 
 from __future__ import annotations
@@ -39,26 +40,36 @@ from textual.events import Resize
 from textual.timer import Timer
 from textual.widgets import RichLog, Static
 
-from scenarios.engine.protocol import (
-    Checkpoint,
-    Error,
-    Event,
-    FindingEvent,
-    Observe,
-    Output,
-    ProcessExit,
-    ProcessStart,
-    RunEnd,
-)
+from scenarios.engine.protocol import Event, Output
 from scenarios.engine.state import RunState
 from tui.widgets.colours import Colours
-from tui.widgets.log_rows import CELL_LINES, OUTPUT_LINES, TIME_WIDTH, Line, clip, columns, render
+from tui.widgets.log_rows import (
+    OUTPUT_ROW_LINES,
+    ROW_LINES,
+    TIME_WIDTH,
+    Gap,
+    Line,
+    columns,
+    describe,
+    printed,
+    render,
+)
 
 MIN_COLUMN = 22
 MAX_LINES = 2000  # lines of the terminal the log keeps (and events: a row takes one at least)
-TICK = 0.2  # seconds: rows that come within this of the last drawing wait for the next
-DRAW_BUDGET = 0.01  # seconds of rendering rows in one drawing at most
-Entry = tuple[float, int, Event]  # (t, order of arrival, event): the log's time order
+TICK = 0.25  # seconds: rows that come within this of the last drawing wait for the next
+DRAW_BUDGET = 0.012  # seconds of rendering rows in one drawing at most
+SKIP_AT = 200  # rows waiting to be drawn: past this, all but the newest SKIP_TO are skipped
+SKIP_TO = 50
+REDRAW_ROWS = 300  # rows drawn again at a resize, at most (and REDRAW_BUDGET seconds of them)
+REDRAW_BUDGET = 0.03
+Entry = tuple[float, int, "Event | Gap"]  # (t, order of arrival, what): the log's time order
+
+
+def weight(entry: Entry) -> int:
+    """How many events a row stands for."""
+    item = entry[2]
+    return item.count if isinstance(item, Gap) else 1
 
 
 class ObservationLog(Vertical):
@@ -153,12 +164,12 @@ class ObservationLog(Vertical):
 
     def _forget(self, n: int) -> None:
         """No longer keep the n earliest rows (drawn rows' lines go at the next write)."""
+        self.hidden += sum(weight(entry) for entry in self.events[:n])
         del self.events[:n]
         gone = min(n, self.drawn)
         for _ in range(gone):
             self.lines -= self.heights.popleft()
         self.drawn -= gone
-        self.hidden += n
 
     def _width_now(self) -> int:
         return max(40, self.body.scrollable_content_region.width or self.size.width or 80)
@@ -170,14 +181,30 @@ class ObservationLog(Vertical):
         return (width, *shown)
 
     def rewrite(self) -> None:
-        """Draw the rows kept again: columns changed, the width changed or a late event came."""
+        """Draw again, at once, the newest rows kept (REDRAW_ROWS, MAX_LINES lines or
+        REDRAW_BUDGET seconds of them at most): the columns or the width changed, or an event
+        came late. The older rows are no longer kept."""
         self._layout = self._current_layout()
         self._spans = columns(self._layout[0], len(self._layout) - 1)
         self._draw_head()
+        start = perf_counter()
+        rows: list[list[Line]] = []
+        lines = 0
+        for entry in reversed(self.events):
+            if (len(rows) >= REDRAW_ROWS or lines >= MAX_LINES
+                    or (rows and perf_counter() - start > REDRAW_BUDGET)):
+                break
+            rows.append(self._row_lines(entry))
+            lines += len(rows[-1])
+        rows.reverse()
+        self._forget(len(self.events) - len(rows))
         self.body.clear()
         self.heights.clear()
         self.drawn = self.lines = 0
-        self._draw(first=True)
+        if rows:
+            self._write([line for row in rows for line in row], [len(row) for row in rows])
+        self._drawn_at = perf_counter()
+        self._show_note()
 
     def on_resize(self, event: Resize) -> None:
         if self.events and self._layout and self._layout[0] != self._width_now():
@@ -188,17 +215,22 @@ class ObservationLog(Vertical):
     def _draw(self, first: bool = False) -> None:
         """Draw rows not drawn yet: DRAW_BUDGET seconds of them at most, in one write (a write
         costs the screen a layout). Drawn less than TICK ago: in a moment, with those that come
-        meanwhile. `first`: now (the rows kept are drawn again)."""
+        meanwhile. `first`: now."""
         start = perf_counter()
         if not first and start - self._drawn_at < TICK:
             self._draw_later(self._drawn_at + TICK - start)
             return
+        waiting = len(self.events) - self.drawn
+        if waiting > SKIP_AT:  # they come faster than they are drawn: the newest are shown
+            skipped = self.events[self.drawn:len(self.events) - SKIP_TO]
+            gap = (skipped[-1][0], skipped[-1][1], Gap(sum(weight(e) for e in skipped)))
+            self.events[self.drawn:len(self.events) - SKIP_TO] = [gap]
         batch: list[Line] = []
         heights: list[int] = []
         while self.drawn + len(heights) < len(self.events) and len(batch) < MAX_LINES:
             if heights and perf_counter() - start >= DRAW_BUDGET:
                 break
-            lines = self._row_lines(self.events[self.drawn + len(heights)][2]) or [[]]
+            lines = self._row_lines(self.events[self.drawn + len(heights)])
             batch += lines
             heights.append(len(lines))
         if heights:
@@ -228,8 +260,7 @@ class ObservationLog(Vertical):
         while self.lines > MAX_LINES:  # the body made room: its earliest row is cut
             self.lines -= self.heights.popleft()
             self.drawn -= 1
-            del self.events[0]
-            self.hidden += 1
+            self.hidden += weight(self.events.pop(0))
 
     def _show_note(self) -> None:
         """The line above the rows: how many earlier events are not shown, and where they are."""
@@ -239,8 +270,8 @@ class ObservationLog(Vertical):
         if note == self._note:
             return
         self._note = note
-        self.note = (f"▲ {self.hidden:,} earlier events not shown here: {where} (the log "
-                     f"keeps the last {MAX_LINES:,} lines)") if self.hidden else ""
+        self.note = (f"▲ {self.hidden:,} earlier events not shown: {where} (the log keeps "
+                     f"the last {MAX_LINES:,} lines)") if self.hidden else ""
         static = self.query_one("#log-note", Static)
         static.display = bool(self.hidden)
         static.update(Text(self.note, style="italic", no_wrap=True, overflow="ellipsis"),
@@ -278,12 +309,17 @@ class ObservationLog(Vertical):
         proc = self.state.processes.get(pid)
         return proc is not None and proc.helper
 
-    def _row_lines(self, event: Event) -> list[Line]:
-        """The terminal lines of one event's row (log_rows.render: bounded)."""
-        stamp = Text(f"{event.t:6.3f}", style="dim")
-        pid, role = event.pid, event.role
+    def _row_lines(self, entry: Entry) -> list[Line]:
+        """The terminal lines of one row (log_rows: bounded)."""
+        _, _, event = entry
         console = self.app.console
-        cell = self.describe(event)
+        stamp = Text(f"{entry[0]:6.3f}", style="dim")
+        if isinstance(event, Gap):
+            return render(console, stamp, Text(event.text, style="dim italic"),
+                          columns(self._layout[0], 1)[0])
+        pid, role = event.pid, event.role
+        cell = describe(event, self.colours.of(pid, role, self.helper(pid)))
+        most = OUTPUT_ROW_LINES if printed(event) else ROW_LINES
         shown = self._layout[1:]
         column = pid if pid in shown else (0 if 0 in shown and pid in self.columns else None)
         if column is None or role == "runner":
@@ -291,42 +327,12 @@ class ObservationLog(Vertical):
             if role != "runner":
                 line.append(f"{role} {pid}: ", style=f"bold {self.colours.of(pid, role, True)}")
             line.append_text(cell)
-            return render(console, stamp, line, columns(self._layout[0], 1)[0], len(event.text))
+            return render(console, stamp, line, columns(self._layout[0], 1)[0], len(event.text),
+                          most)
         if column == 0:
             cell = Text.assemble((f"{role}: ", f"bold {self.colours.of(pid, role)}"), cell)
-        return render(console, stamp, cell, self._spans[shown.index(column)], len(event.text))
-
-    def describe(self, event: Event) -> Text:
-        """One cell: what the event says, styled by its kind."""
-        lines = OUTPUT_LINES if isinstance(event, Output) else CELL_LINES
-        text = clip(event.text, lines)
-        colour = self.colours.of(event.pid, event.role, self.helper(event.pid))
-        if isinstance(event, Observe):
-            return Text(text, style=colour)
-        if isinstance(event, Checkpoint):
-            held = " — held: press s to step" if event.hold else ""
-            return Text.assemble(("◆ ", "bold"), (f"{event.name}: ", "bold"),
-                                 (text, colour), (held, "bold reverse" if held else ""))
-        if isinstance(event, Output):
-            thread = f" [{event.thread}]" if event.thread else ""
-            return Text.assemble((f" {event.stream}{thread} ", "bold reverse yellow"), " ",
-                                 (text, "yellow"))
-        if isinstance(event, Error):
-            tb = (event.traceback or "").strip().splitlines()
-            extra = clip(event.where or (tb[-1] if tb else ""), lines=1)
-            line = Text.assemble((" ERROR ", "bold reverse red"), " ", (text, "bold red"))
-            if extra and extra not in text:
-                line.append(f"\n{extra}", style="red")
-            return line
-        if isinstance(event, ProcessStart):
-            return Text(text, style="dim " + colour)
-        if isinstance(event, ProcessExit):
-            return Text(text, style="bold red" if event.failed else "dim " + colour)
-        if isinstance(event, FindingEvent):
-            return Text.assemble(("finding ", "bold"), (text, "bold"))
-        if isinstance(event, RunEnd):
-            return Text(text, style="bold green" if event.status == "ok" else "bold red")
-        return Text(text, style="dim")
+        return render(console, stamp, cell, self._spans[shown.index(column)], len(event.text),
+                      most)
 
     def plain(self) -> str:
         """The text the log shows (header, the note on earlier events and the rows), for tests
