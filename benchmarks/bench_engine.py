@@ -11,6 +11,7 @@ tree's engine is timed in the same rounds too, so before and after are side by s
 from __future__ import annotations
 
 import argparse
+import compileall
 import statistics
 import subprocess
 import sys
@@ -34,6 +35,10 @@ def main() -> int:
     parser.add_argument("--before", type=Path, help="an earlier checkout, timed alongside")
     args = parser.parse_args()
     py = sys.executable
+    for tree in (ROOT, *([args.before] if args.before else [])):
+        # as installed: with PYTHONDONTWRITEBYTECODE set (as here) a changed module would be
+        # compiled again on every run, and the time measured would be the compiler's
+        compileall.compile_dir(tree / "scenarios", quiet=2)
     head = f"{'start method':<12} {'plain (ms)':>11} {'statelab (ms)':>14} {'ratio':>7}"
     if args.before:
         head += f" {'before (ms)':>12} {'ratio':>7}"
