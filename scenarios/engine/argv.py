@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 # argparse looks its own few words ("usage: ", "options") up through gettext, which imports
 # locale and reads the environment for every parser made: 3 ms of a 100 ms headless run. Every
 # other word of these command lines is English, so argparse's are too.
-argparse._ = str
+argparse._ = str  # type: ignore[attr-defined]  # (typeshed does not list it)
 
 HELP = ("-h", "--help")
 QUOTE = 40  # at most this many characters of what the user typed are quoted back
