@@ -49,6 +49,7 @@ bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/bench_race.py
 	$(BIN)/python benchmarks/bench_runner_memory.py
 	$(BIN)/python benchmarks/bench_slow_reader.py
+	$(BIN)/python benchmarks/bench_app_flood.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache
