@@ -7,10 +7,11 @@ stderr and exit status 2, and nothing is started.
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from scenarios.engine import catalog
 from scenarios.engine.argv import (
@@ -28,6 +29,8 @@ from scenarios.engine.ctypes_table import quote
 from scenarios.engine.knobs import ConfigError, Scenario
 
 DEFAULT_SCENARIO = catalog.DEFAULT  # what the app shows first
+# subcommands with a module of their own: each module's main(args) -> exit status
+MORE = {"sweep": "tui.sweep", "serve": "tui.serve"}
 
 USAGE = """statelab [--scenario NAME] [--KNOB VALUE]... [--run] [--step]
        statelab list
@@ -42,7 +45,9 @@ once; --step runs it paused at its first checkpoint (press s to step).
 subcommands:
   list               the scenarios, their knobs with allowed values and defaults
   run SCENARIO       run one in this terminal (statelab run SCENARIO --help: its knobs)
-  source SCENARIO    the scenario's source, a script that runs with python3"""
+  source SCENARIO    the scenario's source, a script that runs with python3
+  sweep SCENARIO     run it once per start method, lock mode, type code or Python: a matrix
+  serve              serve the app to a browser (textual-serve)"""
 
 RUN_OPTIONS = (Option("--json", "print the raw events as JSON lines"),
                Option("--step", "pause every process at each checkpoint; Enter steps"))
@@ -171,9 +176,13 @@ def dispatch(args: list[str]) -> int:
         return cmd_source(args[1:])
     if command == "run":
         return cmd_run(args[1:])
+    if command in MORE:  # each in a module of its own, imported only when used
+        main_of: Callable[[Sequence[str]], int] = importlib.import_module(MORE[command]).main
+        return main_of(args[1:])
     if command is not None and not command.startswith("-"):
-        return fail(f"unknown command {quote(command)}; the commands are list, run and source, "
-                    f"and the app takes options (statelab --help)")
+        return fail(f"unknown command {quote(command)}; the commands are "
+                    f"{', '.join(['list', 'run', 'source', *MORE])}, and the app takes options "
+                    "(statelab --help)")
     return app_main(args)
 
 
