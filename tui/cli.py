@@ -34,7 +34,7 @@ MORE = {"sweep": "tui.sweep", "serve": "tui.serve"}
 
 USAGE = """statelab [--scenario NAME] [--KNOB VALUE]... [--run] [--step]
        statelab list
-       statelab run SCENARIO [--KNOB VALUE]... [--json] [--step]
+       statelab run SCENARIO [--KNOB VALUE]... [--json] [--step] [--python PATH_OR_VERSION]
        statelab source SCENARIO"""
 APP_USAGE = USAGE  # the app's parser is the program's top level: its usage names every command
 
@@ -50,7 +50,9 @@ subcommands:
   serve              serve the app to a browser (textual-serve)"""
 
 RUN_OPTIONS = (Option("--json", "print the raw events as JSON lines"),
-               Option("--step", "pause every process at each checkpoint; Enter steps"))
+               Option("--step", "pause every process at each checkpoint; Enter steps"),
+               Option("--python", "the Python that runs it: a path, or a version like 3.13 "
+                                  "(default: statelab's own)", "PATH_OR_VERSION"))
 APP_OPTIONS = (Option("--scenario", f"the scenario to open (default: {DEFAULT_SCENARIO}); the "
                                     "knobs above are this one's", "NAME"),
                Option("--run", "run the scenario at once"),
@@ -113,21 +115,24 @@ def cmd_source(args: Sequence[str]) -> int:
 def cmd_run(args: Sequence[str]) -> int:
     from rich.console import Console
 
+    from tui import interpreters
     from tui.timeline import Timeline
 
     try:
         cfg, flags = parse_scenario(args, "statelab run", RUN_OPTIONS)  # before anything starts
         if cfg.step:
             check_control_input()
+        python = interpreters.resolve(flags["python"])  # asked what it is, or refused
     except HelpShown:
         return 0
     except ConfigError as e:
-        return fail(str(e))
+        return fail(tidy(str(e), args))
+    cfg = interpreters.runner_config(cfg, python, args)
     as_json = bool(flags["json"])
-    argv = [sys.executable, "-m", "scenarios", *cfg.to_argv()]
+    argv = python.command("-m", "scenarios", *cfg.to_argv())
     # stdin stays the terminal, so in step mode Enter steps; Ctrl-C reaches the runner too
     runner = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              bufsize=1)
+                              bufsize=1, env=python.env())
     assert runner.stdout is not None and runner.stderr is not None
     console = Console(highlight=False)
     timeline = Timeline(console, runner.pid)  # decodes each line and folds it into a RunState

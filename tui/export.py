@@ -121,7 +121,8 @@ def markdown(t: Transcript) -> str:
     lines = [f"# statelab transcript: {t.name}", ""]
     lines.append(f"Command: `python -m scenarios {' '.join(t.argv)}`  ")
     if info:
-        lines.append(f"Interpreter: Python {info.get('python')} on {info.get('platform')}, "
+        where = f" ({info['executable']})" if info.get("executable") else ""
+        lines.append(f"Interpreter: Python {info.get('python')}{where} on {info.get('platform')}, "
                      f"default start method {info.get('default_start_method')}  ")
     lines.append(f"Status: {state.status if state.ended else 'not ended'}")
     lines += left_out(t)

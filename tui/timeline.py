@@ -90,6 +90,17 @@ def line(event: Event, colour: Colours) -> Text:
     return head
 
 
+def interpreter_line(info: dict[str, object]) -> Text:
+    """Which Python ran the run, as its run-start reported it (--python may name another)."""
+    impl = {"cpython": "CPython"}.get(str(info.get("implementation")), info.get("implementation"))
+    text = f"        on {impl or 'Python'} {info.get('python', '?')}"
+    if info.get("executable"):
+        text += f", {info['executable']}"
+    if info.get("default_start_method"):
+        text += f" (its default start method: {info['default_start_method']})"
+    return Text(text, style="dim")
+
+
 def findings_table(state: RunState) -> Table:
     table = Table(title="Findings", show_lines=True, expand=True, title_justify="left")
     table.add_column("", width=1)
@@ -109,6 +120,8 @@ def render(events: list[Event], console: Console) -> None:
     for event in events:
         if not isinstance(event, FindingEvent):
             console.print(line(event, colour))
+        if isinstance(event, RunStart):
+            console.print(interpreter_line(event.interpreter))
     print_findings(RunState(events), console)
 
 
@@ -138,6 +151,8 @@ class Timeline:
         self.state.apply(event)
         if not isinstance(event, FindingEvent):
             self.console.print(line(event, self.colour))
+        if isinstance(event, RunStart):
+            self.console.print(interpreter_line(event.interpreter))
         if isinstance(event, Checkpoint) and event.hold:
             self.console.print("        ⏸  paused — press Enter to step", style="bold yellow")
 
