@@ -13,7 +13,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 
-from scenarios.engine import catalog
+from scenarios.engine import catalog, script
 from scenarios.engine.argv import (
     HelpShown,
     Option,
@@ -94,7 +94,8 @@ def cmd_list(args: Sequence[str] = ()) -> int:
 
 def cmd_source(args: Sequence[str]) -> int:
     parser = Parser(prog="statelab source", usage="statelab source SCENARIO",
-                    description="Prints the scenario's module: a script that runs it with python3.")
+                    description="Prints the scenario as a script that runs with python3 alone "
+                                "(no statelab needed): python3 FILE --help lists its knobs.")
     parser.add_argument("scenario", nargs="?", metavar="SCENARIO", help="a name from statelab list")
     try:
         namespace, extras = parser.parse_known_args(list(args))
@@ -108,7 +109,11 @@ def cmd_source(args: Sequence[str]) -> int:
         module = catalog.load(namespace.scenario)
     except ConfigError as e:
         return fail(tidy(str(e), args))
-    sys.stdout.write(module.source())
+    try:
+        text = script.build(namespace.scenario, module.source())
+    except script.ScriptError as e:
+        return fail(str(e))
+    sys.stdout.write(text)
     return 0
 
 
