@@ -3,6 +3,7 @@ answer each held checkpoint with a step (a newline on stdin), or with `stop`."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -64,7 +65,8 @@ def drive(scenario: str, *args: str, answer: str = "", at: int = 0, pause: float
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        proc.stdin.close()
+        with contextlib.suppress(BrokenPipeError):  # a step written after the run ended
+            proc.stdin.close()
         proc.stdout.close()
         assert proc.stderr is not None
         stderr = proc.stderr.read().decode()

@@ -30,6 +30,7 @@ CASES: dict[str, tuple[str, ...]] = {
     "pass-via-queue": ("--channel", "pipe", "--wait", WAIT),
     "type-codes": (),
     "race": ("--guard", "get_lock", "--iterations", "20000"),
+    "interleave": ("--guard", "get_lock"),  # with the lock held across both, no order loses
     "manager": (),
     "remote-manager": (),
     "shared-memory": (),

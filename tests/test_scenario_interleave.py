@@ -1,0 +1,122 @@
+"""interleave: the user is the scheduler of `x = v.value; v.value = x + 1` in two processes.
+
+Each schedule here is chosen through the control input (`step ROLE`), so its outcome may be
+asserted; every assertion is checked against what the processes observed (the values they
+read and wrote, and when), and the findings must say the same. Without step mode the OS
+chooses, and only what is certain is asserted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.runs import Run, refused, run
+from tests.test_schedule import Scheduler
+
+
+def observed(result: Run) -> list[tuple[str, str, int]]:
+    """(role, read or wrote, value) in the order the processes did them (when each ended)."""
+    ops = [e for e in result.of_kind("observe") if e["data"]["what"] in ("read", "wrote")]
+    ops.sort(key=lambda e: e["data"]["end"])
+    return [(e["role"], e["data"]["what"], e["data"]["value"]) for e in ops]
+
+
+def line(ops: list[tuple[str, str, int]]) -> str:
+    return ", ".join(f"{who} {what} {value}" for who, what, value in ops)
+
+
+def one(result: Run, role: str, what: str) -> dict[str, Any]:
+    found = result.observed(what, role)
+    assert len(found) == 1, (role, what, found)
+    return found[0]
+
+
+def test_both_read_before_either_writes_loses_an_update(start_method: str) -> None:
+    with Scheduler("interleave", "--start-method", start_method) as run:
+        run.at({"child": "before-read", "child-2": "before-read"})
+        run.send("step child")
+        run.at({"child": "before-write"})
+        run.send("step child-2")
+        run.at({"child-2": "before-write"})
+        run.send("step child")
+        run.saw("child", "wrote")
+        run.send("step child-2")
+        result = run.finish()
+    assert result.status == "ok"
+    chosen = [("child", "read", 0), ("child-2", "read", 0), ("child", "wrote", 1),
+              ("child-2", "wrote", 1)]
+    assert observed(result) == chosen
+    assert one(result, "parent", "result")["final"] == 1
+    assert result.holds("lost-update") is True
+    assert result.holds("final-value") is False
+    assert result.holds("took-turns") is False
+    assert line(chosen) in result.findings()["took-turns"]["evidence"]
+
+
+def test_one_reads_and_writes_before_the_other_reads_loses_nothing(start_method: str) -> None:
+    with Scheduler("interleave", "--start-method", start_method) as run:
+        run.at({"child": "before-read", "child-2": "before-read"})
+        run.send("step child-2")
+        run.at({"child-2": "before-write"})
+        run.send("step child-2")
+        run.saw("child-2", "wrote")
+        run.send("step child")
+        run.at({"child": "before-write"})
+        run.send("step child")
+        result = run.finish()
+    assert result.status == "ok"
+    chosen = [("child-2", "read", 0), ("child-2", "wrote", 1), ("child", "read", 1),
+              ("child", "wrote", 2)]
+    assert observed(result) == chosen
+    assert one(result, "parent", "result")["final"] == 2
+    assert result.holds("lost-update") is False
+    assert result.holds("final-value") is True
+    assert result.holds("took-turns") is True
+    assert line(chosen) in result.findings()["took-turns"]["evidence"]
+
+
+def test_with_the_lock_the_other_cannot_read_until_the_holder_writes(start_method: str) -> None:
+    with Scheduler("interleave", "--start-method", start_method, "--guard", "get_lock") as run:
+        run.at({"child": "before-read", "child-2": "before-read"})
+        run.send("step child")  # child takes the lock, reads, and waits holding it
+        run.at({"child": "before-write"})
+        run.send("step child-2")  # the losing schedule's next step: child-2 tries to read
+        run.saw("child-2", "wants-lock")
+        run.send("step child-2")  # it is not at a checkpoint: blocked on the lock
+        assert "child-2 is not held" in run.note_after(0).text
+        assert run.held() == {"child": "before-write"}
+        assert not any(e.role == "child-2" and e.data.get("what") in ("got-lock", "read")
+                       for e in run.state.events if e.kind == "observe")
+        run.send("step child")
+        run.at({"child-2": "before-write"})
+        run.send("step child-2")
+        result = run.finish()
+    assert result.status == "ok"
+    assert observed(result) == [("child", "read", 0), ("child", "wrote", 1),
+                                ("child-2", "read", 1), ("child-2", "wrote", 2)]
+    wrote, asked, got = (one(result, "child", "wrote"), one(result, "child-2", "wants-lock"),
+                         one(result, "child-2", "got-lock"))
+    assert asked["at"] < wrote["start"] < wrote["end"] < got["at"]  # it waited for the write
+    assert one(result, "parent", "result")["final"] == 2
+    assert result.holds("lost-update") is False
+    assert result.holds("took-turns") is True
+
+
+def test_the_os_schedules_without_step_mode(start_method: str) -> None:
+    result = run("interleave", "--start-method", start_method, "--processes", "3")
+    assert result.status == "ok"
+    ops = observed(result)
+    assert sorted(who for who, what, _ in ops if what == "read") == ["child", "child-2", "child-3"]
+    assert all(value == read + 1 for (who, what, value) in ops if what == "wrote"
+               for (w, r, read) in ops if w == who and r == "read")
+    final = one(result, "parent", "result")["final"]
+    assert result.holds("lost-update") is (final < 3)
+    assert result.holds("final-value") is (final == 3)
+    assert line(ops) in result.findings()["took-turns"]["evidence"]
+    assert not any(e["data"].get("hold") for e in result.of_kind("checkpoint"))
+
+
+def test_a_guard_needs_a_reentrant_lock() -> None:
+    assert "get_lock" in refused("interleave", "--guard", "get_lock", "--lock", "false")
+    assert "deadlocks" in refused("interleave", "--guard", "get_lock", "--lock", "lock")
+    assert "--processes" in refused("interleave", "--processes", "4")
