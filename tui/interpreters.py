@@ -127,9 +127,10 @@ def _read_bounded(proc: subprocess.Popen[bytes], deadline: float) -> bytes | Non
     return bytes(out)
 
 
-def probe(path: str, timeout: float = PROBE_TIMEOUT) -> Interpreter:
+def probe(path: str, timeout: float | None = None) -> Interpreter:
     """Start `path -E -s -c PROBE` and read its answer; ConfigError with one line if it is no
     Python (a program that hangs is killed, with whatever it started, at the timeout)."""
+    timeout = PROBE_TIMEOUT if timeout is None else timeout
     shown = quote(path)
     try:
         proc = subprocess.Popen([path, "-E", "-s", "-c", PROBE], stdin=subprocess.DEVNULL,
