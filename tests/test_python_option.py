@@ -169,3 +169,33 @@ def ended(pid: int, within: float = 5.0) -> bool:
         if time.monotonic() > deadline:
             return False
         time.sleep(0.01)
+
+
+def test_the_apps_run_client_starts_the_runner_on_the_python_given() -> None:
+    """The app's RunClient (no app needed): a run on another interpreter, read as the app reads
+    it, names that interpreter; without one it is the app's own, as before."""
+    import asyncio
+
+    from scenarios.engine import catalog
+    from tui.messages import RunEnded, RunEvents
+    from tui.runclient import RunClient
+
+    path = next((p for p in map(find, VERSIONS[::-1]) if p and p != sys.executable), None)
+    if path is None:
+        pytest.skip("no CPython 3.11-3.13 installed here besides the one running the tests")
+    posted: list[object] = []
+
+    async def one(python: interpreters.Interpreter | None) -> RunStart:
+        posted.clear()
+        client = RunClient(catalog.configure("shared-value", {}), 1, posted.append, python)
+        await client.start()
+        await asyncio.wait_for(client.ended.wait(), 60)
+        await client.shutdown()
+        events = [e for m in posted if isinstance(m, RunEvents) for e in m.events]
+        assert any(isinstance(m, RunEnded) and m.returncode == 0 for m in posted)
+        return next(e for e in events if isinstance(e, RunStart))
+
+    other = asyncio.run(one(interpreters.resolve(path)))
+    assert other.interpreter["executable"] == path
+    mine = asyncio.run(one(None))
+    assert mine.interpreter["executable"] == sys.executable

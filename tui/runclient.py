@@ -13,13 +13,13 @@ import asyncio
 import contextlib
 import os
 import signal
-import sys
 from collections.abc import Callable
 
 from textual.message import Message
 
 from scenarios.engine.knobs import Config
 from scenarios.engine.protocol import Event, ProcessStart, RunStart
+from tui.interpreters import Interpreter, own
 from tui.lines import LineReader
 from tui.messages import RunEnded, RunEvents
 
@@ -35,8 +35,10 @@ def _signal_group(pgid: int, sig: int) -> None:
 class RunClient:
     """One run: the runner subprocess, its control channel, and the pids it reported."""
 
-    def __init__(self, config: Config, run_id: int, post: Callable[[Message], object]) -> None:
+    def __init__(self, config: Config, run_id: int, post: Callable[[Message], object],
+                 python: Interpreter | None = None) -> None:
         self.config = config
+        self.python = python or own()  # the runner's interpreter (tui.interpreters checked it)
         self.run_id = run_id
         self._post = post
         self.proc: asyncio.subprocess.Process | None = None
@@ -49,7 +51,7 @@ class RunClient:
 
     @property
     def argv(self) -> list[str]:
-        return [sys.executable, "-m", "scenarios", *self.config.to_argv(), "--control"]
+        return self.python.command("-m", "scenarios", *self.config.to_argv(), "--control")
 
     @property
     def runner_pid(self) -> int:
@@ -66,6 +68,7 @@ class RunClient:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
+            env=self.python.env(),
         )
         self.pids.add(self.proc.pid)
         self._lines = LineReader(self.proc.pid)
