@@ -215,6 +215,15 @@ class StatelabApp(App[int]):
 
         transcript = export.Transcript(lab.state, lab.run_config.to_argv(), lab.process_rows(),
                                        lab.run_config.scenario, list(lab.stream_notes))
+        if self.is_web:  # under `statelab serve`: the browser downloads it; nothing written here
+            import io
+
+            stem = f"statelab-{transcript.name}"
+            self.deliver_text(io.StringIO(export.markdown(transcript)), save_filename=f"{stem}.md")
+            self.deliver_text(io.StringIO(export.jsonl(lab.state)), save_filename=f"{stem}.jsonl")
+            self.notify(f"Transcript offered as downloads: {stem}.md and {stem}.jsonl",
+                        title="export", timeout=8)
+            return
         try:
             md, jsonl = export.export(transcript)
         except OSError as e:

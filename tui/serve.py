@@ -1,11 +1,9 @@
 """`statelab serve`: the app in a browser, one app process (and its own runs) per tab.
 
 textual-serve does the serving: for each websocket (a tab) it starts the app as a subprocess
-under Textual's web driver and, when the tab closes, asks it to quit; the app then stops its
-run the way it does on leaving (`cli.app_main`'s `stop_run_now`), and the runner ends the
-run's processes and reaps them. textual-serve has no authentication: whoever reaches the port
-can start processes as this user, so it listens on loopback unless told otherwise, and says so
-when it is told.
+under Textual's web driver, which draws through the websocket and takes its keys from it.
+textual-serve has no authentication: whoever reaches the port can start processes as this
+user, so it listens on loopback unless told otherwise, and says so when it is told.
 
 What this module adds around textual-serve: the command line (one line and exit 2 on bad
 input, checked before anything listens); the page's websocket address taken from the address
