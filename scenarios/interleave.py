@@ -197,7 +197,7 @@ def findings(run: RunState) -> list[Finding]:
     reads = {op.who: op.value for op in ops if op.what == "read"}
     wrote = {op.who: op.value for op in ops if op.what == "wrote"}
     why = "".join(
-        f"; {' and '.join(same)} all read {x}, and wrote "
+        f"; {' and '.join(same)} each read {x}, and wrote "
         f"{' and '.join(str(wrote[who]) for who in same)}"
         for x in sorted(set(reads.values()))
         for same in [[who for who in sorted(reads) if reads[who] == x]] if len(same) > 1)

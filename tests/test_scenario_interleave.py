@@ -8,6 +8,11 @@ chooses, and only what is certain is asserted.
 
 from __future__ import annotations
 
+import os
+import select
+import subprocess
+import sys
+import time
 from typing import Any
 
 from tests.runs import Run, refused, run
@@ -120,3 +125,50 @@ def test_a_guard_needs_a_reentrant_lock() -> None:
     assert "get_lock" in refused("interleave", "--guard", "get_lock", "--lock", "false")
     assert "deadlocks" in refused("interleave", "--guard", "get_lock", "--lock", "lock")
     assert "--processes" in refused("interleave", "--processes", "4")
+
+
+def test_statelab_run_step_releases_the_process_listed_with_the_number_typed() -> None:
+    """`statelab run --step`: the pause lists the held processes with numbers; a number and
+    Enter lets only that one go on (here: the losing schedule); a number not listed is said."""
+    env = dict(os.environ, COLUMNS="200")
+    proc = subprocess.Popen([sys.executable, "-m", "tui", "run", "interleave", "--step"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env)
+    assert proc.stdin is not None and proc.stdout is not None
+    seen = b""
+
+    def until(text: str) -> None:
+        nonlocal seen
+        deadline = time.monotonic() + 30
+        while text.encode() not in seen:
+            assert select.select([proc.stdout], [], [], deadline - time.monotonic())[0], seen
+            chunk = os.read(proc.stdout.fileno(), 65536)
+            assert chunk, seen.decode()
+            seen += chunk
+
+    def typed(line: str) -> None:
+        assert proc.stdin is not None
+        proc.stdin.write(line.encode() + b"\n")
+        proc.stdin.flush()
+
+    try:
+        until("held: 1 child at before-read, 2 child-2 at before-read")
+        typed("9")
+        until("no process is listed as 9")
+        typed("1")
+        until("held: 1 child at before-write, 2 child-2 at before-read")
+        typed("2")
+        until("held: 1 child at before-write, 2 child-2 at before-write")
+        typed("1")
+        until("child wrote 1")
+        typed("2")
+        until("run ended")  # stdin stays open till then: its end would stop the run
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    text = (seen + out).decode()
+    assert proc.returncode == 0, err
+    assert "child-2 read 0" in text and "child-2 wrote 1" in text  # what the processes said
+    assert "the Value holds 1" in text

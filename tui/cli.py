@@ -121,7 +121,7 @@ def cmd_run(args: Sequence[str]) -> int:
     from rich.console import Console
 
     from tui import interpreters
-    from tui.timeline import Timeline
+    from tui.timeline import Timeline, relay
 
     try:
         cfg, flags = parse_scenario(args, "statelab run", RUN_OPTIONS)  # before anything starts
@@ -135,14 +135,19 @@ def cmd_run(args: Sequence[str]) -> int:
     cfg = interpreters.runner_config(cfg, python, args)
     as_json = bool(flags["json"])
     argv = python.command("-m", "scenarios", *cfg.to_argv())
-    # stdin stays the terminal, so in step mode Enter steps; Ctrl-C reaches the runner too
-    runner = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    # in step mode the lines typed go to the runner through relay() (a number: `step ROLE`);
+    # Ctrl-C reaches the runner too (one process group)
+    runner = subprocess.Popen(argv, stdin=subprocess.PIPE if cfg.step else None,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               bufsize=1, env=python.env())
     assert runner.stdout is not None and runner.stderr is not None
     console = Console(highlight=False)
     timeline = Timeline(console, runner.pid)  # decodes each line and folds it into a RunState
     if cfg.step:
-        console.print("step mode: press Enter to let the paused processes go on", style="bold")
+        assert runner.stdin is not None
+        console.print("step mode: Enter lets every paused process go on; a number, then Enter, "
+                      "only the one listed with it", style="bold")
+        relay(runner.stdin, None if as_json else timeline)
     try:
         for raw in runner.stdout:
             if as_json:

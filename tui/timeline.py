@@ -6,7 +6,10 @@ reads as `state.verdict()` says, with its tone coloured in one place (TONES).
 
 from __future__ import annotations
 
+import os
 import re
+import threading
+from typing import IO
 
 from rich.console import Console
 from rich.markup import escape
@@ -143,6 +146,7 @@ class Timeline:
         self.colour = Colours()
         self.reader = LineReader(runner_pid)
         self.state = RunState()
+        self.listed: tuple[str, ...] = ()  # the held processes' roles, as last numbered on screen
 
     def feed(self, raw: str | bytes) -> None:
         event = self.reader.read(raw)
@@ -154,7 +158,81 @@ class Timeline:
         if isinstance(event, RunStart):
             self.console.print(interpreter_line(event.interpreter))
         if isinstance(event, Checkpoint) and event.hold:
-            self.console.print("        ⏸  paused — press Enter to step", style="bold yellow")
+            self.show_paused()
+
+    def show_paused(self) -> None:
+        """List the processes held now, numbered: a number typed then lets that one go on
+        (`command()`); say which others are still on their way, and what each said last (one
+        blocked on a lock says so before it asks)."""
+        state = self.state
+        held = sorted(((state.processes[pid].role, name) for pid, name in state.held.items()),
+                      key=lambda held: in_order(held[0]))
+        if not held:
+            return  # let go already: the run went on
+        self.listed = tuple(role for role, _ in held)
+        rows = ", ".join(f"{n} {role} at {name}" for n, (role, name) in enumerate(held, 1))
+        self.console.print(f"        ⏸  paused — held: {rows}; type a number and Enter to let "
+                           "that one go on, Enter alone lets all go on", style="bold yellow")
+        for proc in state.processes.values():
+            if proc.held or proc.ended or proc.helper or proc.role in ("runner", "?"):
+                continue
+            last = next((e.text for e in reversed(state.events) if e.pid == proc.pid
+                         and e.kind in ("observe", "checkpoint", "process-start")), "")
+            last = last if len(last) <= 90 else last[:87] + "..."
+            self.console.print(f"           {proc.role} is not at a checkpoint"
+                               + (f"; it said last: {last}" if last else ""), style="yellow")
+
+    def command(self, typed: str) -> str | None:
+        """What a line typed in step mode asks of the runner: a number lets the process listed
+        with it go on (`step ROLE`); anything else goes as typed (Enter alone: every held
+        process; `step ROLE`, `stop`). None: nothing to send (a number not listed)."""
+        typed = typed.strip()
+        if not typed.isdigit():
+            return typed
+        listed = self.listed
+        if 1 <= int(typed) <= len(listed):
+            return f"step {listed[int(typed) - 1]}"
+        shown = ", ".join(f"{n} {role}" for n, role in enumerate(listed, 1)) or "none yet"
+        self.console.print(f"        no process is listed as {typed[:20]}; listed: {shown}",
+                           style="bold yellow")
+        return None
 
     def finish(self) -> None:
         print_findings(self.state, self.console)
+
+
+def in_order(role: str) -> tuple[str, int]:
+    """child, child-2, ..., child-10: the order the lab names the children it starts."""
+    name, _, n = role.rpartition("-")
+    return (name, int(n)) if name and n.isdigit() and len(n) < 6 else (role, 1)
+
+
+def relay(to_runner: IO[str], timeline: Timeline | None) -> threading.Thread:
+    """Step mode: pass each line typed in the terminal on to the runner's stdin, in a thread (the
+    main thread reads the runner), a number made `step ROLE` by the timeline (as typed, with no
+    timeline: --json). The end of the typing closes the runner's stdin: it stops the run."""
+    def run() -> None:
+        # os.read, not sys.stdin: a daemon thread blocked inside a buffered reader holds its
+        # lock, and the interpreter's shutdown would then fail to close it
+        pending = b""
+        try:
+            while chunk := os.read(0, 4096):
+                *typed, pending = (pending + chunk).split(b"\n")
+                pending = pending[-4096:]  # no command is longer: the rest can wait unread
+                for raw in typed:
+                    text = raw.decode(errors="replace")
+                    command = timeline.command(text) if timeline is not None else text.strip()
+                    if command is not None:
+                        to_runner.write(command + "\n")
+                        to_runner.flush()
+        except (OSError, ValueError):  # the runner is gone: nothing left to step
+            pass
+        finally:
+            try:
+                to_runner.close()
+            except (OSError, ValueError):
+                pass
+
+    thread = threading.Thread(target=run, name="statelab-steps", daemon=True)
+    thread.start()
+    return thread
