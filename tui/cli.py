@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -121,6 +122,7 @@ def cmd_run(args: Sequence[str]) -> int:
     from rich.console import Console
 
     from tui import interpreters
+    from tui.lines import TimedLines
     from tui.timeline import Timeline, relay
 
     try:
@@ -148,16 +150,32 @@ def cmd_run(args: Sequence[str]) -> int:
         console.print("step mode: Enter lets every paused process go on; a number, then Enter, "
                       "only the one listed with it", style="bold")
         relay(runner.stdin, None if as_json else timeline)
-    try:
-        for raw in runner.stdout:
+    lines = TimedLines(runner.stdout, timeline.tick, timeline.HOLD)
+
+    def pump() -> None:
+        for raw in lines:
             if as_json:
                 sys.stdout.write(raw)
                 sys.stdout.flush()
                 continue
             timeline.feed(raw)
-    except KeyboardInterrupt:
-        pass  # the runner got the same SIGINT and stops the run; read its last words below
+
+    previous = signal.signal(signal.SIGINT, lines.on_sigint)
+    try:
+        try:
+            pump()
+        except KeyboardInterrupt:
+            # the runner got the same SIGINT (one process group): it stops the run, then still
+            # writes what was seen and the findings; read them, unless asked again to leave
+            if not as_json:
+                timeline.tick()
+                console.print("stopping the run (Ctrl-C again: leave at once)", style="bold")
+            try:
+                pump()
+            except KeyboardInterrupt:
+                runner.terminate()  # it ends the run the clean way, without its last words
     finally:
+        signal.signal(signal.SIGINT, previous)
         code = runner.wait()
     problem = runner.stderr.read().strip()
     if problem:

@@ -9,7 +9,12 @@ that breaks the contract becomes the runner's `error`, saying why.
 
 from __future__ import annotations
 
+import codecs
 import json
+import os
+import select
+from collections.abc import Callable, Iterator
+from typing import IO
 
 from scenarios.engine.protocol import Error, Event, Output, ProtocolError, decode
 
@@ -44,3 +49,52 @@ class LineReader:
         return Error(self.t, self.runner_pid, "runner",
                      f"the runner wrote a line that is not a valid event: {reason}",
                      {"line": shown})
+
+
+class TimedLines:
+    """The lines of a pipe as they come, and a call to `on_quiet()` whenever none has come for
+    `quiet` seconds (so a reader holding lines back to reorder them can let them go). Reading
+    can be interrupted (Ctrl-C) and resumed: a partial line is kept."""
+
+    def __init__(self, stream: IO[str], on_quiet: Callable[[], None], quiet: float) -> None:
+        self.fd = stream.fileno()
+        self.on_quiet = on_quiet
+        self.quiet = quiet
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self.partial = ""
+        self.ended = False
+        self.waiting = False  # in select(): a Ctrl-C may interrupt here
+        self.interrupted = False  # a Ctrl-C came elsewhere: it interrupts at the next line
+
+    def on_sigint(self, signum: int, frame: object) -> None:
+        """SIGINT's handler while lines are read: a Ctrl-C that came in the middle of printing
+        a line (Rich's buffer written, not yet cleared: the next print wrote it again) waits
+        until that line is done."""
+        if self.waiting:
+            raise KeyboardInterrupt
+        self.interrupted = True
+
+    def __iter__(self) -> Iterator[str]:
+        while not self.ended:
+            if self.interrupted:  # Ctrl-C came while a line was being handled: now, between two
+                self.interrupted = False
+                raise KeyboardInterrupt
+            self.waiting = True
+            try:
+                ready = select.select([self.fd], [], [], self.quiet)[0]
+            finally:
+                self.waiting = False
+            if not ready:
+                self.on_quiet()
+                continue
+            data = os.read(self.fd, 1 << 16)
+            if not data:
+                self.ended = True
+                break
+            self.partial += self.decoder.decode(data)
+            *complete, self.partial = self.partial.split("\n")
+            for row in complete:
+                yield row + "\n"
+        if self.partial:
+            row, self.partial = self.partial, ""
+            yield row

@@ -6,12 +6,13 @@ reads as `state.verdict()` says, with its tone coloured in one place (TONES).
 
 from __future__ import annotations
 
+import heapq
 import os
 import re
 import threading
 from typing import IO
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
@@ -74,23 +75,31 @@ def trim_stack(stack: str) -> str:
     return "\n".join(kept)
 
 
-def line(event: Event, colour: Colours) -> Text:
+
+
+def line(event: Event, colour: Colours) -> Table | Group:
+    """One event: its time, process and kind, then its text, which wraps under itself; a stack
+    or what a process printed follows as a block of its own."""
     style = colour(event.role)
-    head = Text(f"{event.t:7.3f} ", style="dim")
-    head.append(f"{event.role:<16.16}", style=style)
-    head.append(f"{event.pid:>7} ", style="dim")
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=7, justify="right", style="dim")
+    grid.add_column(width=16, no_wrap=True, overflow="ellipsis", style=style)
+    grid.add_column(width=7, justify="right", style="dim")
+    grid.add_column(width=13, no_wrap=True, style="dim")
+    grid.add_column(overflow="fold")
     text = event.text.rstrip("\n")
+    block: Text | None = None
     if isinstance(event, Output):
         where = event.stream + (f" {event.thread}" if event.thread else "")
-        head.append(f"{where}\n", style="bold yellow")
-        head.append(Text("\n".join("    │ " + row for row in text.splitlines()), style="yellow"))
-        return head
-    head.append(f"{event.kind:<13} ", style="dim")
-    head.append(text, style=KIND_STYLES.get(type(event), style))
-    if isinstance(event, Error) and event.stack:
-        stack = trim_stack(event.stack)
-        head.append("\n" + "\n".join("    │ " + r for r in stack.splitlines()), style="red")
-    return head
+        grid.add_row(f"{event.t:.3f}", event.role, str(event.pid), Text(where, style="bold yellow"))
+        block = Text("\n".join("    │ " + row for row in text.splitlines()), style="yellow")
+    else:
+        grid.add_row(f"{event.t:.3f}", event.role, str(event.pid), event.kind,
+                     Text(text, style=KIND_STYLES.get(type(event), style)))
+        if isinstance(event, Error) and event.stack:
+            stack = trim_stack(event.stack)
+            block = Text("\n".join("    │ " + r for r in stack.splitlines()), style="red")
+    return grid if block is None else Group(grid, block)
 
 
 def interpreter_line(info: dict[str, object]) -> Text:
@@ -118,9 +127,9 @@ def findings_table(state: RunState) -> Table:
 
 
 def render(events: list[Event], console: Console) -> None:
-    """Print a whole run (used when events were collected first)."""
+    """Print a whole run (used when events were collected first), in time order."""
     colour = Colours()
-    for event in events:
+    for event in sorted(events, key=lambda e: e.t):
         if not isinstance(event, FindingEvent):
             console.print(line(event, colour))
         if isinstance(event, RunStart):
@@ -138,14 +147,21 @@ def print_findings(state: RunState, console: Console) -> None:
 
 
 class Timeline:
-    """`statelab run`'s view of one run: each line of the runner is decoded, folded into the
-    run's RunState and printed as it comes; the findings are printed at the end."""
+    """`statelab run`'s view of one run: each line of the runner is decoded and folded into the
+    run's RunState as it comes, and printed in time order: the runner merges its processes'
+    sockets as they become readable, so a child's line at 0.115 can come before the parent's at
+    0.113. An event is held until one HOLD later in run time has come, or the stream has been
+    quiet for HOLD (`tick()`); the findings are printed at the end."""
+
+    HOLD = 0.02  # seconds
 
     def __init__(self, console: Console, runner_pid: int) -> None:
         self.console = console
         self.colour = Colours()
         self.reader = LineReader(runner_pid)
         self.state = RunState()
+        self.held: list[tuple[float, int, Event]] = []
+        self.count = 0
         self.listed: tuple[str, ...] = ()  # the held processes' roles, as last numbered on screen
 
     def feed(self, raw: str | bytes) -> None:
@@ -153,8 +169,22 @@ class Timeline:
         if event is None:
             return
         self.state.apply(event)
-        if not isinstance(event, FindingEvent):
-            self.console.print(line(event, self.colour))
+        if isinstance(event, FindingEvent):
+            return
+        self.count += 1
+        heapq.heappush(self.held, (event.t, self.count, event))
+        self.release(event.t - self.HOLD)
+
+    def tick(self) -> None:
+        """The stream has been quiet: print everything held."""
+        self.release(float("inf"))
+
+    def release(self, until: float) -> None:
+        while self.held and self.held[0][0] <= until:
+            self.show(heapq.heappop(self.held)[2])
+
+    def show(self, event: Event) -> None:
+        self.console.print(line(event, self.colour))
         if isinstance(event, RunStart):
             self.console.print(interpreter_line(event.interpreter))
         if isinstance(event, Checkpoint) and event.hold:
@@ -198,6 +228,7 @@ class Timeline:
         return None
 
     def finish(self) -> None:
+        self.tick()
         print_findings(self.state, self.console)
 
 
