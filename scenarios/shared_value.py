@@ -66,9 +66,15 @@ def parent(lab: Lab) -> None:
     after = var.value
     # a float can be too big for + 2 to change it (1e300, inf), and nan never equals itself
     changed = repr(after) != repr(before)
-    observe("parent-changed", f"parent changed the Value from {before!r} to {after!r}"
-            if changed else f"parent's change left the Value as it was: {before!r} + 2 is {after!r}",
-            value=after, before=before, changed=changed, id=id(var))
+    text = (f"parent changed the Value from {before!r} to {after!r}" if changed
+            else f"parent's change left the Value as it was: {before!r} + 2 is {after!r}")
+    # ctypes stores what fits without a word: an integer past its C type's range wraps around
+    asked = before + 2 if code.kind == "int" else after
+    if asked != after:
+        text += (f": += 2 asked for {asked!r}, and a {code.c_type} holds "
+                 f"{code.describe_range()}, so ctypes stored {after!r} (it wrapped around)")
+    observe("parent-changed", text, value=after, before=before, changed=changed, id=id(var),
+            asked=asked, wrapped=asked != after)
 
     parent_changed.release()
     lab.join(process)
