@@ -13,6 +13,7 @@ the scenario list.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import glob
 import http.client
@@ -26,7 +27,9 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import psutil
 import pytest
 from playwright.sync_api import Download, sync_playwright
@@ -96,6 +99,14 @@ def living(processes: list[psutil.Process], within: float) -> list[psutil.Proces
         time.sleep(0.05)  # polling with a deadline
 
 
+def end(processes: list[psutil.Process]) -> None:
+    """After a failure: SIGTERM whatever is left (an app stops its run on it), so a failing
+    test leaves nothing running either."""
+    for p in living(processes, within=0):
+        with contextlib.suppress(psutil.Error):
+            p.terminate()
+
+
 @contextlib.contextmanager
 def served(folder: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     """`statelab serve` on a free loopback port, in its own folder and with its own TMPDIR
@@ -129,6 +140,7 @@ def served(folder: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
 def test_a_tab_runs_exports_and_leaves_nothing(tmp_path: Path) -> None:
     browser_path = chromium()
     before_shm = run_entries()
+    session: list[psutil.Process] = []
     with served(tmp_path) as (server, port), sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
             tmp_path / "profile", executable_path=browser_path, headless=True,
@@ -195,12 +207,54 @@ def test_a_tab_runs_exports_and_leaves_nothing(tmp_path: Path) -> None:
             assert server.poll() is None, "the server ended with the tab"
         finally:
             context.close()
+            end(session)
         server.send_signal(signal.SIGTERM)
         assert server.wait(10) == 0
     deadline = time.monotonic() + 3
     while paused_shm & run_entries() and time.monotonic() < deadline:
         time.sleep(0.05)  # polling with a deadline: clean-up ends just after the processes
     assert not paused_shm & run_entries(), "/dev/shm entries of the run were left"
+    assert not glob.glob(str(tmp_path / "tmp" / "pymp-*")), "pymp-* folders were left"
+
+
+async def paused_tab(port: int) -> tuple[Any, Any]:
+    """A tab without a browser: textual-serve's websocket, as its page speaks it; s starts a
+    stepped run once the app has drawn. Returns (session, websocket) once the run is paused."""
+    session = aiohttp.ClientSession()
+    ws = await session.ws_connect(f"http://127.0.0.1:{port}/ws?width=160&height=48",
+                                  origin=f"http://127.0.0.1:{port}")
+    seen = bytearray()
+
+    async def until(text: bytes) -> None:
+        async with asyncio.timeout(30):
+            while text not in seen:
+                message = await ws.receive()
+                assert message.type == aiohttp.WSMsgType.BINARY, message
+                seen.extend(message.data)
+
+    await until(b"queue-copy")
+    await ws.send_json(["stdin", "s"])
+    await until(b"PAUSED at")
+    return session, ws
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+async def test_the_server_ending_ends_each_tab_and_its_run(sig: signal.Signals,
+                                                           tmp_path: Path) -> None:
+    """The server stopped (SIGTERM, as Ctrl+C) or killed with a tab open and its run paused:
+    the tab's app and the run are gone all the same (SIGKILL: the app's parent-death signal)."""
+    with served(tmp_path) as (server, port):
+        session, ws = await paused_tab(port)
+        processes = psutil.Process(server.pid).children(recursive=True)
+        try:
+            assert len(processes) >= 4, processes  # the app, runner, parent, child
+            server.send_signal(sig)
+            left = await asyncio.to_thread(living, processes, 10)
+            assert not left, f"still running 10 s after the server got {sig.name}: {left}"
+        finally:
+            end(processes)
+            await ws.close()
+            await session.close()
     assert not glob.glob(str(tmp_path / "tmp" / "pymp-*")), "pymp-* folders were left"
 
 
