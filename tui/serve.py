@@ -144,8 +144,8 @@ class Tab(AppService):
     """One tab's app: this interpreter, `-m tui`, without a shell in between, so that signals
     reach it. Leaving starts with SIGTERM: the app then stops its run as on a hang-up and is
     gone within 1.5 s. textual-serve's own way, a "quit" sent on the app's stdin, has Textual
-    leave without stopping the run: asyncio then waits for ever for the sampler's thread, and
-    the run goes on."""
+    leave without stopping a run in progress: asyncio then waits for ever for the run's sampler
+    thread, and the run goes on."""
 
     @property
     def pid(self) -> int:
@@ -181,8 +181,9 @@ class Served(Server):
     async def on_startup(self, app: web.Application) -> None:
         # SIGHUP (the terminal closed) leaves as Ctrl+C does, through aiohttp's shutdown
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.request_exit)
-        self.console.print(f"statelab: serving on http://{self.host}:{self.port} "
-                           "(Ctrl+C stops)", highlight=False)
+        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 address
+        self.console.print(f"statelab: serving on http://{host}:{self.port} (Ctrl+C stops)",
+                           highlight=False, markup=False)
 
     async def on_shutdown(self, app: web.Application) -> None:
         # aiohttp would wait a minute for the open websockets: close them, so each tab's app
@@ -265,6 +266,7 @@ def main(args: Sequence[str]) -> int:
     any_host = not loopback_only(found)
     if any_host:
         print(warning(host, port), file=sys.stderr, flush=True)
+    # textual-serve only shows the command: Tab runs APP itself
     server = Served(shlex.join(APP), host=host, port=port, any_host=any_host)
     try:
         server.serve()
