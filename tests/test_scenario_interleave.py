@@ -172,3 +172,51 @@ def test_statelab_run_step_releases_the_process_listed_with_the_number_typed() -
     assert proc.returncode == 0, err
     assert "child-2 read 0" in text and "child-2 wrote 1" in text  # what the processes said
     assert "the Value holds 1" in text
+
+
+async def test_the_app_lets_the_selected_process_go_on() -> None:
+    """In the app: `g` on a held process's row lets only that one go on; the header lists who
+    is held where; the findings give the schedule chosen (here the losing one)."""
+    from tests.appsupport import opened, run_pids, until, wait_gone
+    from tui.app import StatelabApp
+
+    app = StatelabApp("interleave")
+    try:
+        async with opened(app, (150, 40)) as pilot:
+            lab = app.lab
+
+            def held() -> dict[str, str]:
+                return {lab.state.processes[pid].role: name
+                        for pid, name in lab.state.held.items()}
+
+            async def go(role: str, then: dict[str, str]) -> None:
+                pid = next(p for p, r in lab.table.rows_by_pid.items() if r.role == role)
+                lab.table.focus()
+                lab.table.move_cursor(row=lab.table.get_row_index(str(pid)))
+                await pilot.press("g")
+                await until(pilot, lambda: all(held().get(r) == c for r, c in then.items()),
+                            what=f"{then} after {role} went on")
+
+            await pilot.press("s")
+            both = {"child": "before-read", "child-2": "before-read"}
+            await until(pilot, lambda: held() == both, what="both children held")
+            await until(pilot, lambda: lab.header.status.startswith("PAUSED: "), what="header")
+            assert "child at before-read" in lab.header.status
+            assert "child-2 at before-read" in lab.header.status
+            await go("child", {"child": "before-write", "child-2": "before-read"})
+            await go("child-2", {"child": "before-write", "child-2": "before-write"})
+            await go("child", {"child-2": "before-write"})
+            await until(pilot, lambda: lab.state.first("wrote", "child") is not None,
+                        what="child's write")
+            await go("child-2", {})
+            await until(pilot, lambda: lab.state.ended, what="the run to end")
+            assert lab.state.status == "ok"
+            ops = sorted((e for e in lab.state.of_kind("observe")
+                          if e.data.get("what") in ("read", "wrote")), key=lambda e: e.data["end"])
+            chosen = "child read 0, child-2 read 0, child wrote 1, child-2 wrote 1"
+            assert ", ".join(f"{e.role} {e.data['what']} {e.data['value']}" for e in ops) == chosen
+            turns = next(f for f in lab.state.findings if f.id == "took-turns")
+            assert chosen in turns.evidence and turns.holds is False
+            assert not wait_gone(run_pids(lab.state.events))
+    finally:
+        app.stop_run_now()

@@ -135,6 +135,13 @@ class RunClient:
         """Release every process held at a checkpoint."""
         return self._send(b"step\n")
 
+    def step_process(self, role: str) -> bool:
+        """Release only the process of this role (step mode: the user is the scheduler). A role
+        comes from the run's events: one that could smuggle in another command is not sent."""
+        if not role or not role.isprintable() or " " in role:
+            return False
+        return self._send(f"step {role}\n".encode())
+
     def stop(self) -> bool:
         """Ask the runner to stop the run (it kills every process and reports)."""
         return self._send(b"stop\n")

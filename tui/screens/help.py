@@ -45,6 +45,12 @@ what ran) and Lesson.
 [--start-method M] [--value V] [other knobs] [--timeout S] [--run] [--step]`:
 `--run` runs at once, `--step` runs paused at the first checkpoint.
 
+**Be the scheduler.** In step mode, `g`, `enter` or a click on a process's row
+lets only that process go on, if it is held at a checkpoint (`s` still lets every
+held process go on). The header lists who is held where; a process blocked on
+something else (a lock) is not held, and its last words in the log say why. The
+scenario `interleave` is made for this: its findings give the schedule you chose.
+
 No process of a run outlives the app: not on quit, not when the terminal goes
 away, not when the app is killed.
 

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList
+from textual.widgets import DataTable, Footer, OptionList
 
 from scenarios.engine.catalog import Module
 from scenarios.engine.knobs import Config, Scenario
@@ -53,6 +54,10 @@ class LabScreen(Screen[None]):
     """The scenario list and settings, the process table, the log and the tabs."""
 
     COMMANDS: ClassVar[set[Any]] = {_scenario_commands}
+    # step mode: let only the process of the selected row go on (not in the footer: s is)
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("g", "release_selected", "let the selected process go on", show=False),
+    ]
 
     def __init__(self, modules: dict[str, Module], interpreter: dict[str, Any],
                  initial: str | None, options: dict[str, str] | None = None) -> None:
@@ -281,9 +286,40 @@ class LabScreen(Screen[None]):
             took = f" in {seconds:.2f} s" if seconds is not None else ""
             style = "bold green" if state.status == "ok" else "bold red"
             self.header.show(f"{self.scenario_of_run()}: {state.status}{took}", style)
-        elif state.held:
+        elif len(state.held) == 1:
             where = next(iter(state.held.values()))
             self.header.show(f"PAUSED at {where}: s steps, x stops", "bold reverse")
+        elif state.held:
+            rows = ", ".join(f"{state.processes[pid].role} at {name}"
+                             for pid, name in state.held.items())
+            self.header.show(f"PAUSED: {rows}: g lets the selected one go on, s all, x stops",
+                             "bold reverse")
+
+    # -- being the scheduler: one held process at a time ----------------------------------
+
+    def action_release_selected(self) -> None:
+        table = self.table
+        if table.row_count:
+            row = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+            self.release(int(str(row.value)))
+
+    @on(DataTable.RowSelected, "#processes")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        if int(str(event.row_key.value)) in self.state.held:  # enter or a click on a held row
+            self.release(int(str(event.row_key.value)))
+
+    def release(self, pid: int) -> None:
+        """Step mode: let this one process go on, if it is held at a checkpoint."""
+        client = getattr(self.app, "client", None)  # the App's run client (never imported here)
+        proc = self.state.processes.get(pid)
+        if client is None or not client.running or not client.config.step:
+            self.notify("No stepped run is going: s starts one.", timeout=3)
+        elif proc is None or pid not in self.state.held:
+            role = proc.role if proc is not None else str(pid)
+            self.notify(f"{role} is not held at a checkpoint (running, ended, or blocked on "
+                        "something else)", timeout=3)
+        elif client.step_process(proc.role):
+            self.header.show(f"{proc.role} goes on from {self.state.held[pid]}", "bold")
 
     def scenario_of_run(self) -> str:
         return self.run_config.scenario if self.run_config else "run"
