@@ -143,7 +143,8 @@ def unaccounted(run: RunState, ops: list[Op], n: int) -> str | None:
     """What is missing for the whole story (each of n processes read and wrote once), or None."""
     done = {(op.who, op.what) for op in ops}
     roles = workers_of(run)
-    lacking = [f"{who}'s {what}" for who in roles for what in OPS if (who, what) not in done]
+    noun = {"read": "read", "wrote": "write"}
+    lacking = [f"{who}'s {noun[what]}" for who in roles for what in OPS if (who, what) not in done]
     if len(roles) < n:
         lacking.append(f"{n - len(roles)} of the {n} processes")
     if run.first("result") is None:

@@ -220,3 +220,18 @@ async def test_the_app_lets_the_selected_process_go_on() -> None:
             assert not wait_gone(run_pids(lab.state.events))
     finally:
         app.stop_run_now()
+
+
+def test_a_stopped_run_cannot_tell_and_says_what_is_missing() -> None:
+    with Scheduler("interleave") as run:
+        run.at({"child": "before-read", "child-2": "before-read"})
+        run.send("step child")
+        run.at({"child": "before-write"})
+        run.send("stop")
+        result = run.finish()
+    assert result.status == "stopped"
+    assert one(result, "child", "read")["value"] == 0
+    assert not result.observed("wrote")
+    for finding in result.findings().values():
+        assert finding["holds"] is None
+        assert "child's write" in finding["evidence"] and "stopped" in finding["evidence"]
