@@ -172,6 +172,24 @@ def schedule(ops: list[Op]) -> tuple[str, bool, list[str]]:
     return ", ".join(str(op) for op in ops), turns, close
 
 
+def lock_waits(run: RunState, ops: list[Op]) -> list[str]:
+    """Who asked for the lock and got it only after another process had written (the times
+    each observed: asking, getting, writing)."""
+    asked: dict[str, float] = {}
+    got: dict[str, float] = {}
+    for e in run.of_kind("observe"):
+        if e.data.get("what") in ("wants-lock", "got-lock"):
+            (asked if e.data["what"] == "wants-lock" else got)[e.role] = e.data["at"]
+    said = []
+    for who in sorted(set(asked) & set(got)):
+        meanwhile = [op for op in ops if op.what == "wrote" and op.who != who
+                     and asked[who] < op.end <= got[who]]
+        if meanwhile:
+            said.append(f"{who} asked for the lock and got it {got[who] - asked[who]:.3f} s later, "
+                        f"after {' and '.join(f'{op.who} wrote {op.value}' for op in meanwhile)}")
+    return said
+
+
 def findings(run: RunState) -> list[Finding]:
     n = int(run.config.get("processes", 2))
     guarded = run.config.get("guard") == "get_lock"
@@ -190,7 +208,7 @@ def findings(run: RunState) -> list[Finding]:
                 for (fid, claim), lesson in zip(claims, (None, belief, None), strict=True)]
     final = result["final"]
     line, turns, close = schedule(ops)
-    chooser = ("chosen by hand, one step at a time" if run.config.get("step")
+    chooser = ("step mode: each went on when it was stepped" if run.config.get("step")
                else "the OS's: no step mode")
     order = (f"the schedule ({chooser}), in the order the processes did each: {line}"
              + (f"; too close in time to order for sure: {'; '.join(close)}" if close else ""))
@@ -202,8 +220,11 @@ def findings(run: RunState) -> list[Finding]:
         f"{' and '.join(str(wrote[who]) for who in same)}"
         for x in sorted(set(reads.values()))
         for same in [[who for who in sorted(reads) if reads[who] == x]] if len(same) > 1)
-    guard = ("; with v.get_lock() around the read and the write, a process that asked for the "
-             "lock waited until the holder had written" if guarded else "")
+    guard = ""
+    if guarded:
+        waited = lock_waits(run, ops)
+        guard = ("; with v.get_lock() around the read and the write: "
+                 + ("; ".join(waited) if waited else "no process had to wait for the lock"))
     return [
         Finding("final-value", claims[0][1], final == n, None,
                 f"the parent read {final} after {n} processes each added 1; the last write "

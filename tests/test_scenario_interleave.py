@@ -103,6 +103,8 @@ def test_with_the_lock_the_other_cannot_read_until_the_holder_writes(start_metho
                          one(result, "child-2", "got-lock"))
     assert asked["at"] < wrote["start"] < wrote["end"] < got["at"]  # it waited for the write
     assert one(result, "parent", "result")["final"] == 2
+    evidence = result.findings()["lost-update"]["evidence"]
+    assert "child-2 asked for the lock" in evidence and "after child wrote 1" in evidence
     assert result.holds("lost-update") is False
     assert result.holds("took-turns") is True
 
