@@ -39,7 +39,7 @@ SPEC = Scenario(
     order=13,
     title="Forking while a thread holds a lock",
     summary="a thread holds a lock as the child starts: a forked child waits for ever "
-            "(the run times out after 3 s)",
+            "(under fork the run ends at its 3 s timeout)",
     own=(
         Knob("held", "whether the parent's thread holds the lock when the child starts "
              "(false: it lets go first, then the child starts)", ("true", "false"),

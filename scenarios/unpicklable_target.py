@@ -118,7 +118,7 @@ def parent(lab: Lab) -> None:
 def error_line(run: RunState, name: str) -> str | None:
     """The last line of a traceback that names the target: the child's own words."""
     found = re.findall(rf"^\w+Error: .*'{re.escape(name)}'.*$", run.output(), re.MULTILINE)
-    return found[-1] if found else None
+    return re.sub(r" from '[^']*'>$", ">", found[-1]) if found else None  # the file is long
 
 
 def finding(run: RunState, target: str) -> Finding:
@@ -145,8 +145,8 @@ def finding(run: RunState, target: str) -> Finding:
                    f"under {run.start_method}, start() returned in the parent, but the child "
                    f"(pid {started['pid']}) ended with code {ended['exitcode']} without running "
                    "it"
-                   + (f"; its stderr said: {said}" if said else
-                      "; no error naming it was printed"))
+                   + (f"; on the stderr it inherited from the parent (the log shows it under "
+                      f"parent) it said: {said}" if said else "; no error naming it was printed"))
 
 
 def findings(run: RunState) -> list[Finding]:
