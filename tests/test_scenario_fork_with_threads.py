@@ -120,6 +120,15 @@ def test_a_user_who_asks_for_warnings_sees_it_where_python_warns(tmp_path: Path)
         assert WARNING in result.output()
 
 
+def test_dev_mode_shows_the_warning_where_python_warns() -> None:
+    """The lesson's sentence: -X dev shows it too (checked on the plain script alone)."""
+    recorded = [w for w in plain("fork", "record")[0]["warnings"] if WARNING in w["message"]]
+    proc = subprocess.run([sys.executable, "-I", "-X", "dev", str(PLAIN), "fork"],
+                          capture_output=True, text=True, timeout=60, cwd=PLAIN.parent)
+    assert proc.returncode == 0, proc.stderr
+    assert (WARNING in proc.stderr) is bool(recorded)
+
+
 def test_a_lock_let_go_before_the_fork_is_free_in_the_child(tmp_path: Path) -> None:
     result = scenario("--start-method", "fork", "--held", "false", tmp=tmp_path)
     assert result.status == "ok"

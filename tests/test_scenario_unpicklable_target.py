@@ -85,6 +85,17 @@ def test_each_target_fares_as_in_a_plain_script(every: Run,
     assert every.status == ("ok" if ran_all else "error")
 
 
+def test_a_lambda_fails_even_at_module_level(fact: tuple[dict[str, Any], str],
+                                             start_method: str) -> None:
+    """The lesson's sentence: a lambda's name is <lambda>, wherever it is defined."""
+    seen = fact[0]["tries"]["module-lambda"]
+    if start_method == "fork":
+        assert seen == {"ran": True, "exitcode": 0}
+    else:
+        assert seen["exception"] == "PicklingError"
+        assert "attribute lookup <lambda> on __main__ failed" in seen["message"]
+
+
 def test_a_child_that_cannot_find_its_target_says_so(every: Run,
                                                      fact: tuple[dict[str, Any], str]) -> None:
     tries, stderr = fact
