@@ -86,7 +86,10 @@ def witness() -> None:
 def parent(lab: Lab) -> None:
     held = lab.cfg["held"] == "true"
     holding, let_go, leave = threading.Event(), threading.Event(), threading.Event()
-    thread = threading.Thread(target=holder, args=(holding, let_go, leave), name="holder")
+    # a daemon: a stop (SystemExit in the main thread) must not leave the parent's end waiting
+    # for a holder that nobody will tell to let go
+    thread = threading.Thread(target=holder, args=(holding, let_go, leave), name="holder",
+                              daemon=True)
     thread.start()
     holding.wait()
     if not held:

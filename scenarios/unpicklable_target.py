@@ -137,9 +137,14 @@ def finding(run: RunState, target: str) -> Finding:
                        f"under {run.start_method}, the child (pid "
                        f"{started['pid'] if started else '?'}) ran it")
     ended = run.exit_of(target)
-    if started is None or ended is None or ended.get("exitcode") in (None, 0):
-        return Finding(fid, claim, None, True, missing(run, "start-refused", "started",
-                                                       "target-ran"))
+    code = ended.get("exitcode") if ended else None
+    if started is None or not isinstance(code, int) or code <= 0:
+        # not started, not ended, ended well without a word, or ended by a signal (a stop):
+        # nothing says whether it could have run the target
+        return Finding(fid, claim, None, True,
+                       missing(run, "start-refused", "started", "target-ran")
+                       + (f"; the child was killed by {ended.get('signal')}"
+                          if ended and ended.get("signal") else ""))
     said = error_line(run, NAMES[target])
     return Finding(fid, claim, False, True,
                    f"under {run.start_method}, start() returned in the parent, but the child "

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from tests.runs import Run, refused, run
+from tests.stepping import drive
 
 PLAIN = Path(__file__).parent / "plain" / "fork_with_threads.py"
 WARNING = "is multi-threaded, use of fork()"
@@ -136,6 +137,18 @@ def test_a_lock_let_go_before_the_fork_is_free_in_the_child(tmp_path: Path) -> N
     assert result.first("child-before-take", "child")["locked"] is False
     assert result.observed("child-took", "child")
     assert result.holds("child-takes-the-lock") is True
+
+
+def test_a_stop_while_the_holder_holds_the_lock_ends_the_run_at_once() -> None:
+    """Stopped at the parent's first checkpoint, with its thread holding the lock: the parent
+    ends by the stop's SIGTERM, as a stopped script does; its end does not wait for a thread
+    nobody will tell to let go (then the runner's kill ladder had to SIGKILL it)."""
+    result = drive("fork-with-threads", "--start-method", "fork", "--timeout", "60",
+                   answer="stop", at=0)
+    assert result.status == "stopped"
+    assert result.first("parent-before-start", "parent")["locked"] is True
+    exits = [e["data"] for e in result.of_kind("process-exit") if e["role"] == "parent"]
+    assert [e.get("signal") for e in exits] == ["SIGTERM"]
 
 
 def test_bad_input_is_one_line() -> None:
