@@ -148,7 +148,7 @@ def finding(run: RunState, target: str) -> Finding:
     said = error_line(run, NAMES[target])
     return Finding(fid, claim, False, True,
                    f"under {run.start_method}, start() returned in the parent, but the child "
-                   f"(pid {started['pid']}) ended with code {ended['exitcode']} without running "
+                   f"(pid {started['pid']}) ended with code {code} without running "
                    "it"
                    + (f"; on the stderr it inherited from the parent (the log shows it under "
                       f"parent) it said: {said}" if said else "; no error naming it was printed"))
