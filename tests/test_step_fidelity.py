@@ -35,7 +35,16 @@ CASES: dict[str, tuple[str, ...]] = {
     "remote-manager": (),
     "shared-memory": (),
     "copy-on-write": (),
+    "globals": (),
+    "value-gc": (),
+    "manager-nested": (),
+    "unpicklable-target": (),
+    "join-before-drain": (),
+    "fork-with-threads": (),  # under fork the child waits for ever: both runs time out alike
 }
+# runs whose lesson is a hang or a failure: what the straight run ended with, stepping must too
+ENDS = {"fork-with-threads": {"ok", "timeout"}, "join-before-drain": {"ok", "timeout"},
+        "unpicklable-target": {"ok", "error"}}
 MORE = [("pass-via-queue", ("--channel", "queue", "--wait", WAIT)),
         ("pass-via-queue", ("--channel", "simple-queue", "--wait", WAIT)),
         ("shared-memory", ("--order", "start-first")),
@@ -57,7 +66,8 @@ def test_stepping_to_the_end_changes_no_finding(start_method: str, scenario: str
     straight = run(scenario, "--start-method", start_method, *args, leak_warning_ok=leak)
     stepped = drive(scenario, "--start-method", start_method, *args, pause=PAUSE,
                     leak_warning_ok=leak)
-    assert straight.status == stepped.status == "ok", (straight.status, stepped.status)
+    assert straight.status == stepped.status, (straight.status, stepped.status)
+    assert straight.status in ENDS.get(scenario, {"ok"}), straight.status
     assert verdicts(stepped) == verdicts(straight)
     if any(held(e) for e in stepped.events):
         assert not any(held(e) for e in straight.events), "only --step holds"

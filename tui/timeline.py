@@ -91,7 +91,8 @@ def line(event: Event, colour: Colours) -> Table | Group:
     block: Text | None = None
     if isinstance(event, Output):
         where = event.stream + (f" {event.thread}" if event.thread else "")
-        grid.add_row(f"{event.t:.3f}", event.role, str(event.pid), Text(where, style="bold yellow"))
+        grid.add_row(f"{event.t:.3f}", event.role, str(event.pid), event.kind,
+                     Text(where, style="bold yellow"))
         block = Text("\n".join("    │ " + row for row in text.splitlines()), style="yellow")
     else:
         grid.add_row(f"{event.t:.3f}", event.role, str(event.pid), event.kind,

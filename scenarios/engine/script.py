@@ -67,7 +67,7 @@ def build(name: str, source: str) -> str:
         _, code, aliases = _split((HERE / f"{part}.py").read_text())
         # knobs names the table's functions through its module: here they are in the same file
         code = code.replace("ctypes_table.", "")
-        pieces.append(f"# -- {part}: from scenarios/engine/{part}.py\n\n{code}")
+        pieces.append(f"# -- {part} (scenarios/engine/{part}.py)\n\n{code}")
         if aliases:
             pieces.append("\n".join(aliases))
     _, _, api_aliases = _split((HERE / "api.py").read_text())
