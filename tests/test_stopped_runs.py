@@ -15,7 +15,9 @@ from tests.stepping import drive
 from tests.test_step_fidelity import CASES
 
 NOT_OBSERVED = re.compile(r"not observed in this run: ([a-z0-9, -]+)")
-HELD = [name for name in CASES if name != "small-int-id"]  # small-int-id has no checkpoint
+# small-int-id has no checkpoint; value-gc and unpicklable-target hold before they observe
+# anything (their first checkpoint announces the first Value, the first target)
+HELD = [name for name in CASES if name not in ("small-int-id", "value-gc", "unpicklable-target")]
 
 
 @pytest.mark.parametrize("scenario", HELD)
