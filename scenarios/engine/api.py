@@ -8,11 +8,12 @@ reads the run's `RunState` and returns `Finding`s.
 
 from __future__ import annotations
 
+from scenarios.engine.children import exit_text
 from scenarios.engine.ctypes_table import TYPECODES, TypeCode
 from scenarios.engine.ctypes_table import get as typecode
 from scenarios.engine.findings import Finding, missing
 from scenarios.engine.knobs import Config, Knob, Scenario
-from scenarios.engine.lab import Lab, exit_text
+from scenarios.engine.lab import Lab
 from scenarios.engine.probe import checkpoint, error, observe, role
 from scenarios.engine.state import RunState
 

@@ -5,28 +5,18 @@ from __future__ import annotations
 import multiprocessing
 import os
 import select
-import signal
 import time
 from collections.abc import Callable
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 
 from scenarios.engine import probe, procfs
+from scenarios.engine.children import child_role, exit_text, lock_argument
 from scenarios.engine.knobs import Config
 
 TYPE_CHECKING = False  # typing costs a few ms at start-up: imported only for the checker
 if TYPE_CHECKING:
     from typing import Any
-
-
-def exit_text(exitcode: int | None) -> tuple[str, dict[str, Any]]:
-    """How a process ended, in words and as data."""
-    if exitcode is None:
-        return "is still running", {"exitcode": None}
-    if exitcode < 0:
-        name = signal.Signals(-exitcode).name
-        return f"was killed by {name}", {"exitcode": exitcode, "signal": name}
-    return f"exited with code {exitcode}", {"exitcode": exitcode}
 
 
 class Lab:
@@ -42,16 +32,12 @@ class Lab:
 
     def lock(self) -> Any:
         """The `lock=` argument the lock mode asks for."""
-        mode = self.cfg.lock
-        if mode in ("true", "false"):
-            return mode == "true"
-        return self.ctx.Lock() if mode == "lock" else self.ctx.RLock()
+        return lock_argument(self.cfg.lock, self.ctx)
 
     def start(self, target: Callable[..., Any], *args: Any, role: str | None = None) -> BaseProcess:
         """Start target(*args) in a new process of the chosen start method."""
         if role is None:
-            n = len(self._children) + 1
-            role = "child" if n == 1 else f"child-{n}"
+            role = child_role(len(self._children) + 1)
         process = self.ctx.Process(  # type: ignore[attr-defined]
             target=probe.bootstrap, args=(self.link, role, target, args), name=role
         )

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-PARTS = ("ctypes_table", "knobs", "standin")  # in the order they need each other
+PARTS = ("ctypes_table", "knobs", "children", "standin")  # in the order they need each other
 
 
 class ScriptError(Exception):

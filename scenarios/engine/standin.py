@@ -16,10 +16,10 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import signal
 import sys
 import time
 
+from scenarios.engine.children import child_role, exit_text, lock_argument
 from scenarios.engine.knobs import Config, ConfigError, Scenario
 from scenarios.engine.knobs import parse as parse_config
 
@@ -60,16 +60,6 @@ def error(text: str, **data: Any) -> None:
     _say(f"error: {text}")
 
 
-def exit_text(exitcode: int | None) -> tuple[str, dict[str, Any]]:
-    """How a process ended, in words and as data."""
-    if exitcode is None:
-        return "is still running", {"exitcode": None}
-    if exitcode < 0:
-        name = signal.Signals(-exitcode).name
-        return f"was killed by {name}", {"exitcode": exitcode, "signal": name}
-    return f"exited with code {exitcode}", {"exitcode": exitcode}
-
-
 class Finding:
     """Findings need the record of a whole run, which only statelab keeps: not checked here."""
 
@@ -104,15 +94,11 @@ class Lab:
 
     def lock(self) -> Any:
         """The `lock=` argument the lock mode asks for."""
-        mode = self.cfg.lock
-        if mode in ("true", "false"):
-            return mode == "true"
-        return self.ctx.Lock() if mode == "lock" else self.ctx.RLock()
+        return lock_argument(self.cfg.lock, self.ctx)
 
     def start(self, target: Callable[..., Any], *args: Any, role: str | None = None) -> BaseProcess:
         if role is None:
-            n = len(self._children) + 1
-            role = "child" if n == 1 else f"child-{n}"
+            role = child_role(len(self._children) + 1)
         process: BaseProcess = self.ctx.Process(  # type: ignore[attr-defined]
             target=_bootstrap, args=(role, _t0, target, args), name=role)
         process.start()

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 
 from scenarios.engine import procfs
-from scenarios.engine.lab import exit_text
+from scenarios.engine.children import exit_text
 from scenarios.engine.protocol import Error, Output, ProcessExit
 from scenarios.engine.state import REAPED
 from scenarios.engine.supervisor.helpers import helper_role
