@@ -127,17 +127,6 @@ def findings_table(state: RunState) -> Table:
     return table
 
 
-def render(events: list[Event], console: Console) -> None:
-    """Print a whole run (used when events were collected first), in time order."""
-    colour = Colours()
-    for event in sorted(events, key=lambda e: e.t):
-        if not isinstance(event, FindingEvent):
-            console.print(line(event, colour))
-        if isinstance(event, RunStart):
-            console.print(interpreter_line(event.interpreter))
-    print_findings(RunState(events), console)
-
-
 def print_findings(state: RunState, console: Console) -> None:
     if state.findings:
         console.print()
