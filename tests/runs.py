@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tests.contract import check_stream
@@ -44,6 +45,13 @@ class Run:
 
     def of_kind(self, kind: str) -> list[dict[str, Any]]:
         return [e for e in self.events if e["kind"] == kind]
+
+    def stack(self, role: str) -> str:
+        """The stack the runner took of the process `role` at the deadline: exactly one."""
+        stacks = [e["data"]["stack"] for e in self.of_kind("error")
+                  if e["role"] == role and "stack" in e["data"]]
+        assert len(stacks) == 1, [e["text"] for e in self.of_kind("error")]
+        return str(stacks[0])
 
     def output(self) -> str:
         return "".join(e["text"] for e in self.of_kind("output"))
@@ -94,13 +102,19 @@ def alive(pid: int) -> bool:
 
 
 def run(scenario: str, *args: str, timeout: float = 60, check_clean: bool = True,
-        leak_warning_ok: bool = False) -> Run:
-    """Run one scenario to its end; assert that it left no process and no /dev/shm entry."""
+        leak_warning_ok: bool = False, tmpdir: Path | None = None) -> Run:
+    """Run one scenario to its end; assert that it left no process and no /dev/shm entry.
+
+    With `tmpdir`, the run's TMPDIR (where multiprocessing makes its pymp-* folders, inherited
+    by every process of the run): it must be empty again after the run."""
     before = shm()
     proc = subprocess.run(
         [sys.executable, "-m", "scenarios", scenario, *args],
         capture_output=True, text=True, timeout=timeout,
+        env=None if tmpdir is None else {**os.environ, "TMPDIR": str(tmpdir)},
     )
+    if tmpdir is not None and check_clean:
+        assert os.listdir(tmpdir) == [], f"the run left in its TMPDIR: {os.listdir(tmpdir)}"
     lines = [line for line in proc.stdout.splitlines() if line.strip()]
     events = [json.loads(line) for line in lines]
     if proc.returncode != 2:  # every line of every run keeps the event contract
@@ -129,3 +143,20 @@ def assert_clean(result: Run, shm_before: set[str], within: float = 5.0,
     assert not new, f"/dev/shm entries left behind: {new}"
     if not leak_warning_ok:
         assert "leaked" not in result.output(), result.output()
+
+
+PLAIN = Path(__file__).parent / "plain"
+
+
+def plain(script: str, *args: str, timeout: float = 60,
+          flags: tuple[str, ...] = ()) -> tuple[dict[str, Any], str]:
+    """Run tests/plain/SCRIPT isolated from the project (`-I`, with the interpreter's `flags`);
+    the JSON line it ends with, and its stderr."""
+    proc = subprocess.run([sys.executable, "-I", *flags, str(PLAIN / script), *args],
+                          capture_output=True, text=True, timeout=timeout, cwd=PLAIN)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert lines, proc.stderr
+    found: dict[str, Any] = json.loads(lines[-1])
+    assert found["python"] == sys.version.split()[0]
+    return found, proc.stderr

@@ -19,25 +19,10 @@ from typing import Any
 
 import pytest
 
-from tests.runs import Run, run
+from tests.runs import Run, plain, run
 
-PLAIN = Path(__file__).parent / "plain"
 FLT_MAX = struct.unpack("<f", b"\xff\xff\x7f\x7f")[0]
 NAMES = {"inf": math.inf, "nan": math.nan}
-
-
-def plain(script: str, *args: str, timeout: float = 60,
-          flags: tuple[str, ...] = ()) -> tuple[dict[str, Any], str]:
-    """Run tests/plain/SCRIPT isolated from the project (with the interpreter's `flags`); its
-    JSON line, and its stderr."""
-    proc = subprocess.run([sys.executable, "-I", *flags, str(PLAIN / script), *args],
-                          capture_output=True, text=True, timeout=timeout, cwd=PLAIN)
-    assert proc.returncode == 0, proc.stderr
-    lines = proc.stdout.strip().splitlines()
-    assert lines, proc.stderr
-    found: dict[str, Any] = json.loads(lines[-1])
-    assert found["python"] == sys.version.split()[0]
-    return found, proc.stderr
 
 
 def wire(text: str) -> Any:

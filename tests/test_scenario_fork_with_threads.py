@@ -8,54 +8,34 @@ lock: the run ends by its deadline, and the stack taken then shows the child alo
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests import runs
 from tests.runs import Run, refused, run
 from tests.stepping import drive
 
-PLAIN = Path(__file__).parent / "plain" / "fork_with_threads.py"
 WARNING = "is multi-threaded, use of fork()"
 
 
 def plain(method: str, *args: str) -> tuple[dict[str, Any], str]:
     """The plain script's JSON line and its stderr (python -I: no project, no PYTHON* options)."""
-    proc = subprocess.run([sys.executable, "-I", str(PLAIN), method, *args],
-                          capture_output=True, text=True, timeout=60, cwd=PLAIN.parent)
-    assert proc.returncode == 0, proc.stderr
-    found: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert found["python"] == sys.version.split()[0]
-    return found, proc.stderr
+    return runs.plain("fork_with_threads.py", method, *args)
 
 
 def scenario(*args: str, tmp: Path) -> Run:
     """Run it with a TMPDIR of its own: no pymp-* folder of the run may be left there."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TMPDIR", str(tmp))
-        result = run("fork-with-threads", *args)
-    assert os.listdir(tmp) == [], "the run left files in its TMPDIR"
-    return result
+    return run("fork-with-threads", *args, tmpdir=tmp)
 
 
 @pytest.fixture(scope="module")
 def once(start_method: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     """One run per start method, with the scenario's own default timeout."""
     yield scenario("--start-method", start_method, tmp=tmp_path_factory.mktemp("tmpdir"))
-
-
-def stack_of(result: Run, role: str) -> str:
-    stacks = [e["data"]["stack"] for e in result.of_kind("error")
-              if e["role"] == role and "stack" in e["data"]]
-    assert len(stacks) == 1, [e["text"] for e in result.of_kind("error")]
-    return str(stacks[0])
 
 
 def test_the_child_finds_the_lock_as_a_plain_script_does(once: Run, start_method: str) -> None:
@@ -79,7 +59,7 @@ def test_a_forked_child_waits_until_the_deadline_alone_in_take(once: Run,
         assert once.status == "ok" and once.returncode == 0
         return
     assert once.status == "timeout"
-    stack = stack_of(once, "child")
+    stack = once.stack("child")
     # one thread: the holder was not copied, and nothing else in the child can let go
     assert not re.search(r"^Thread 0x", stack, re.MULTILINE)  # no thread but the current one
     assert re.search(r"line \d+ in take\n", stack)
@@ -124,10 +104,8 @@ def test_a_user_who_asks_for_warnings_sees_it_where_python_warns(tmp_path: Path)
 def test_dev_mode_shows_the_warning_where_python_warns() -> None:
     """The lesson's sentence: -X dev shows it too (checked on the plain script alone)."""
     recorded = [w for w in plain("fork", "record")[0]["warnings"] if WARNING in w["message"]]
-    proc = subprocess.run([sys.executable, "-I", "-X", "dev", str(PLAIN), "fork"],
-                          capture_output=True, text=True, timeout=60, cwd=PLAIN.parent)
-    assert proc.returncode == 0, proc.stderr
-    assert (WARNING in proc.stderr) is bool(recorded)
+    stderr = runs.plain("fork_with_threads.py", "fork", flags=("-X", "dev"))[1]
+    assert (WARNING in stderr) is bool(recorded)
 
 
 def test_a_lock_let_go_before_the_fork_is_free_in_the_child(tmp_path: Path) -> None:

@@ -7,17 +7,13 @@ start method: the findings must say what a plain program does on this interprete
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests import runs
 from tests.runs import Run, refused, run
 
-PLAIN = Path(__file__).parent / "plain" / "globals.py"
 CHILDREN = ("child", "child-2")
 
 
@@ -30,12 +26,7 @@ def result(start_method: str) -> Run:
 
 @pytest.fixture(scope="module")
 def fact(start_method: str) -> dict[str, Any]:
-    proc = subprocess.run([sys.executable, "-I", str(PLAIN), start_method],
-                          capture_output=True, text=True, timeout=60, cwd=PLAIN.parent)
-    assert proc.returncode == 0, proc.stderr
-    found: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert found["python"] == sys.version.split()[0]
-    return found
+    return runs.plain("globals.py", start_method)[0]
 
 
 def test_each_child_starts_where_a_plain_program_starts(result: Run, fact: dict[str, Any]

@@ -10,52 +10,32 @@ pair, the parent in join() and the child's feeder thread writing.
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests import runs
 from tests.runs import Run, refused, run
 
-PLAIN = Path(__file__).parent / "plain" / "join_before_drain.py"
 WAIT = "2"  # seconds each try gets to end on its own, in the scenario and the plain script alike
 
 
 def plain(method: str, *sizes: int) -> dict[str, Any]:
-    proc = subprocess.run([sys.executable, "-I", str(PLAIN), method, WAIT, *map(str, sizes)],
-                          capture_output=True, text=True, timeout=120, cwd=PLAIN.parent)
-    assert proc.returncode == 0, proc.stderr
-    found: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert found["python"] == sys.version.split()[0]
-    return found
+    return runs.plain("join_before_drain.py", method, WAIT, *map(str, sizes), timeout=120)[0]
 
 
 def scenario(*args: str, tmp: Path) -> Run:
     """Run it with a TMPDIR of its own: no pymp-* folder of the run may be left there."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TMPDIR", str(tmp))
-        result = run("join-before-drain", "--wait", WAIT, *args)
-    assert os.listdir(tmp) == [], "the run left files in its TMPDIR"
-    return result
+    return run("join-before-drain", "--wait", WAIT, *args, tmpdir=tmp)
 
 
 @pytest.fixture(scope="module")
 def trapped(start_method: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     """One run per start method with the default --size (above a 64 KiB pipe) and timeout."""
     yield scenario("--start-method", start_method, tmp=tmp_path_factory.mktemp("tmpdir"))
-
-
-def stack_of(result: Run, role: str) -> str:
-    stacks = [e["data"]["stack"] for e in result.of_kind("error")
-              if e["role"] == role and "stack" in e["data"]]
-    assert len(stacks) == 1, [e["text"] for e in result.of_kind("error")]
-    return str(stacks[0])
 
 
 def test_the_tries_end_as_a_plain_scripts_children_do(trapped: Run, start_method: str) -> None:
@@ -87,10 +67,10 @@ def test_join_before_get_waits_until_the_deadline(trapped: Run) -> None:
     assert joining["size"] == 100_000
     assert trapped.first("put-returned", "child")["size"] == 100_000  # its function was done
     assert not trapped.observed("joined", "parent")
-    parent = stack_of(trapped, "parent")
+    parent = trapped.stack("parent")
     assert re.search(r"line \d+ in join\n", parent) and "join_before_drain.py" in parent
     # the event keeps a stack's last 2,500 characters: the main thread, dumped last, is there
-    assert re.search(r"line \d+ in _finalize_join\n", stack_of(trapped, "child"))
+    assert re.search(r"line \d+ in _finalize_join\n", trapped.stack("child"))
     assert trapped.holds("join-returns") is False
     # the finding reads the whole stack, the feeder thread's frames too
     assert "the feeder thread is writing to the pipe (_feed, send_bytes)" in \

@@ -8,10 +8,7 @@ server leaves is seen, and no other program's is.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,9 +16,9 @@ from typing import Any
 
 import pytest
 
+from tests import runs
 from tests.runs import Run, refused, run
 
-PLAIN = Path(__file__).parent / "plain" / "manager_nested.py"
 KEYS = {"plain": "plain-list-change-reaches-parent",
         "reassigned": "reassigned-list-reaches-parent",
         "nested": "nested-proxy-reaches-parent"}
@@ -31,15 +28,7 @@ KEYS = {"plain": "plain-list-change-reaches-parent",
 def tmpdir_left(start_method: str) -> Iterator[tuple[Run, list[str]]]:
     """The run, and what it left in its own TMPDIR."""
     with tempfile.TemporaryDirectory() as tmp:
-        saved = os.environ.get("TMPDIR")
-        os.environ["TMPDIR"] = tmp  # the runner's environment: inherited by every process
-        try:
-            done = run("manager-nested", "--start-method", start_method)
-        finally:
-            if saved is None:
-                del os.environ["TMPDIR"]
-            else:
-                os.environ["TMPDIR"] = saved
+        done = run("manager-nested", "--start-method", start_method, tmpdir=Path(tmp))
         yield done, os.listdir(tmp)
 
 
@@ -52,11 +41,8 @@ def result(tmpdir_left: tuple[Run, list[str]]) -> Run:
 
 @pytest.fixture(scope="module")
 def fact(start_method: str) -> dict[str, Any]:
-    proc = subprocess.run([sys.executable, "-I", str(PLAIN), start_method],
-                          capture_output=True, text=True, timeout=60, cwd=PLAIN.parent)
-    assert proc.returncode == 0, proc.stderr
-    found: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert found["python"] == sys.version.split()[0] and found["exitcode"] == 0
+    found = runs.plain("manager_nested.py", start_method)[0]
+    assert found["exitcode"] == 0
     return found
 
 

@@ -10,7 +10,6 @@ as the plain script's does. The scenario saved as a script shows the child's err
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -21,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from tests import runs
 from tests.runs import Run, refused, run
 
 PLAIN = Path(__file__).parent / "plain" / "unpicklable_target.py"
@@ -29,21 +29,12 @@ MISSING = "Can't get attribute 'main_only' on <module "
 
 
 def plain(method: str) -> tuple[dict[str, Any], str]:
-    proc = subprocess.run([sys.executable, "-I", str(PLAIN), method], capture_output=True,
-                          text=True, timeout=120, cwd=PLAIN.parent)
-    assert proc.returncode == 0, proc.stderr
-    found: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert found["python"] == sys.version.split()[0]
-    return found, proc.stderr
+    return runs.plain("unpicklable_target.py", method, timeout=120)
 
 
 def scenario(*args: str, tmp: Path) -> Run:
     """Run it with a TMPDIR of its own: no pymp-* folder of the run may be left there."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TMPDIR", str(tmp))
-        result = run("unpicklable-target", *args)
-    assert os.listdir(tmp) == [], "the run left files in its TMPDIR"
-    return result
+    return run("unpicklable-target", *args, tmpdir=tmp)
 
 
 @pytest.fixture(scope="module")

@@ -9,27 +9,18 @@ the scheduler's: the processes take turns on semaphores.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests import runs
 from tests.runs import Run, refused, run
 
-PLAIN = Path(__file__).parent / "plain" / "value_gc.py"
 CHILDREN = ("child", "child-2")
 
 
 def plain(method: str, keep: str, lock: str) -> dict[str, Any]:
-    proc = subprocess.run([sys.executable, "-I", str(PLAIN), method, keep, lock],
-                          capture_output=True, text=True, timeout=60, cwd=PLAIN.parent)
-    assert proc.returncode == 0, proc.stderr
-    found: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert found["python"] == sys.version.split()[0]
-    return found
+    return runs.plain("value_gc.py", method, keep, lock)[0]
 
 
 def scenario(method: str, *args: str) -> Run:
