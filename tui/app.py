@@ -167,7 +167,7 @@ class StatelabApp(App[int]):
             return
         run_id = lab.begin_run(config)
         self.last_export = None
-        client = RunClient(config, run_id, lab.post_message)
+        client = RunClient(config, run_id, lab.post_message, python=lab.settings.python)
         try:
             await client.start()
         except OSError as e:

@@ -121,6 +121,16 @@ class LabScreen(Screen[None]):
         self.query_one(ScenarioList).choose(self.initial)
         await self.select_scenario(self.initial, self.initial_options)
         self.complete.set()
+        if not self.app.is_headless:  # tests give the list themselves (set_pythons)
+            self.run_worker(self._find_pythons, thread=True, group="pythons", exit_on_error=False)
+
+    def _find_pythons(self) -> None:
+        """Ask every CPython 3.11+ on the PATH and in pyenv what it is (a subprocess each, in
+        a thread): the settings list them once they answered."""
+        from tui import interpreters
+
+        found = interpreters.available()
+        self.app.call_from_thread(self.settings.set_pythons, found)
 
     # -- widgets ---------------------------------------------------------------------------
 
@@ -272,12 +282,22 @@ class LabScreen(Screen[None]):
         events = message.events
         self.state.extend(events)
         self.stream_notes += stream_notes(events)
+        self._name_interpreter()
         with self.app.batch_update():
             self.table.apply_events(events, self.state)
             self.log_view.add(events, self.state)
             if self.findings.show(self.state):
                 self.tabs.active = "tab-findings"
             self._show_status()
+
+    def _name_interpreter(self) -> None:
+        """The header names the Python that ran this run, as its run-start said."""
+        info = self.state.interpreter
+        if not info or self.header.interpreter.get("executable") == info.get("executable"):
+            return
+        machine = str(info.get("platform", "")).rsplit("-", 1)[-1]
+        self.header.interpreter = {**info, "platform": f"{info.get('system', '?')} {machine}"}
+        self.header.refresh()
 
     def _show_status(self) -> None:
         state = self.state

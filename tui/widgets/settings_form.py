@@ -18,6 +18,8 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from scenarios.engine import catalog, ctypes_table, knobs
 from scenarios.engine.knobs import COMMON, Config, ConfigError, Knob, Scenario
+from tui import interpreters
+from tui.interpreters import Interpreter
 
 LABELS = {"typecode": "type", "lock": "lock", "value": "value",
           "start_method": "start", "timeout": "timeout"}
@@ -25,14 +27,20 @@ LOCK_LABELS = {"true": "True (RLock)", "false": "False (raw)", "lock": "a Lock()
                "rlock": "an RLock()"}
 
 
-def choice_label(knob: Knob, choice: str) -> str:
+def choice_label(knob: Knob, choice: str, default_method: str | None = None) -> str:
     if knob.name == "typecode":
         return ctypes_table.TYPECODES[choice].label()
     if knob.name == "lock":
         return LOCK_LABELS.get(choice, choice)
-    if knob.name == "start_method" and choice == knobs.default_start_method():
+    if knob.name == "start_method" and choice == (default_method or knobs.default_start_method()):
         return f"{choice} (default)"
     return choice
+
+
+def python_label(interp: Interpreter) -> str:
+    """`3.12.1 · fork`, its default start method beside it; the app's own says so."""
+    method = interp.start_method or "?"
+    return f"{interp.version_text} · {method}" + (" (this one)" if interp.own else "")
 
 
 class SettingsForm(Vertical):
@@ -56,6 +64,8 @@ class SettingsForm(Vertical):
         self.errors: dict[str, str] = {}
         self._quiet = False
         self.running = False
+        self.pythons: list[Interpreter] = [interpreters.own()]  # more once the probe answers
+        self._default_method = knobs.default_start_method()  # the chosen Python's
 
     def compose(self) -> ComposeResult:
         yield Static(id="summary")
@@ -64,6 +74,13 @@ class SettingsForm(Vertical):
             if knob.name == "typecode":
                 yield Static(id="typecode-hint", classes="knob-hint")
         yield Vertical(id="own")
+        python = Select([(python_label(self.pythons[0]), "0")], value="0", allow_blank=False,
+                        compact=True, id="python")
+        python.tooltip = ("the Python that runs the engine and the scenario's processes (any "
+                          "CPython 3.11 or newer found on the PATH or in pyenv); beside each, "
+                          "its default start method")
+        yield Horizontal(Label("python", classes="knob-label"), python, classes="knob-row",
+                         id="row-python")
         yield Static(id="form-error")
         with Horizontal(id="buttons"):
             yield Button("Run r", id="run", variant="primary", compact=True)
@@ -73,7 +90,8 @@ class SettingsForm(Vertical):
     def _row(self, knob: Knob) -> list[Widget]:
         widget: Widget
         if knob.kind == "choice":
-            widget = Select([(choice_label(knob, c), c) for c in knob.choices],
+            widget = Select([(choice_label(knob, c, self._default_method), c)
+                             for c in knob.choices],
                             prompt="not used here", allow_blank=True, compact=True,
                             id=f"knob-{knob.name}")
         else:
@@ -122,7 +140,7 @@ class SettingsForm(Vertical):
                 return
             default = spec.default_of(knob.name)
             if default is None and knob.name == "start_method":
-                default = knobs.default_start_method()
+                default = self._default_method
             widget.value = text if text is not None else (default or knob.choices[0])
         elif isinstance(widget, Input):
             widget.value = text or ""
@@ -132,6 +150,50 @@ class SettingsForm(Vertical):
                 widget.placeholder = "default"
             else:
                 widget.placeholder = f"{spec.default_of(knob.name):g}"
+
+    # -- the interpreter -------------------------------------------------------------------
+
+    @property
+    def python(self) -> Interpreter:
+        """The interpreter chosen to run the engine."""
+        select = self.query_one("#python", Select)
+        index = int(str(select.value)) if not select.is_blank() else 0
+        return self.pythons[index] if index < len(self.pythons) else self.pythons[0]
+
+    def set_pythons(self, found: list[Interpreter]) -> None:
+        """The interpreters the probe found (the app's own first): listed, the choice kept."""
+        if not found:
+            return
+        chosen = self.python
+        self.pythons = list(found)
+        keep = next((n for n, i in enumerate(found) if i.path == chosen.path), 0)
+        select = self.query_one("#python", Select)
+        with select.prevent(Select.Changed):
+            select.set_options([(python_label(i), str(n)) for n, i in enumerate(found)])
+            select.value = str(keep)
+
+    def choose_python(self, text: str) -> str | None:
+        """Choose the interpreter whose version or path is text; the problem if none is."""
+        for n, interp in enumerate(self.pythons):
+            if text in (interp.path, interp.executable, interp.version_text) or (
+                    interp.version_text.startswith(text + ".")):
+                self.query_one("#python", Select).value = str(n)
+                return None
+        return f"no Python {text[:40]} was found here"
+
+    def _python_changed(self) -> None:
+        """Another interpreter: its default start method is marked, and chosen if the user had
+        left the start method at the previous one's default."""
+        method = self.python.start_method or knobs.default_start_method()
+        before, self._default_method = self._default_method, method
+        select = self.query_one("#knob-start_method", Select)
+        knob = COMMON["start_method"]
+        current = select.value
+        with select.prevent(Select.Changed):
+            select.set_options([(choice_label(knob, c, method), c) for c in knob.choices])
+            if not select.disabled and current != Select.BLANK:
+                select.value = method if current == before else current
+        self.validate()
 
     # -- reading and checking --------------------------------------------------------------
 
@@ -237,6 +299,9 @@ class SettingsForm(Vertical):
     @on(Input.Changed)
     def _changed(self, event: Message) -> None:
         event.stop()
+        if isinstance(event, Select.Changed) and event.select.id == "python":
+            self._python_changed()
+            return
         if self._quiet:
             return
         if isinstance(event, Select.Changed) and event.select.is_blank() and self.spec is not None:
