@@ -56,6 +56,17 @@ def available_modules(names: Sequence[str] | None = None) -> dict[str, Module]:
     return found
 
 
+# the keys that act on the lab screen's scenario and run: off while a full screen covers it
+LAB_ACTIONS = frozenset({"run", "step", "export", "sweep", "toggle_sidebar"})
+
+
+PACES: tuple[float | None, ...] = (None, 0.5, 1.0, 2.0)  # what p goes through, in turn
+
+
+def pace_text(pace: float | None) -> str:
+    return "off" if pace is None else f"{pace:g}s"
+
+
 class StatelabApp(App[int]):
     """The laboratory."""
 
@@ -64,8 +75,11 @@ class StatelabApp(App[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "run", "run"),
         Binding("s", "step", "step"),
+        # p: the next run's pace; check_action shows only the binding of the pace chosen now
+        *(Binding("p", f"pace({p!r})", f"pace {pace_text(p)}") for p in PACES),
         Binding("x", "stop", "stop"),
         Binding("e", "export", "export"),
+        Binding("w", "sweep", "sweep"),
         Binding("question_mark", "help", "help", key_display="?"),
         Binding("q", "quit", "quit"),
         Binding("b", "toggle_sidebar", "sidebar"),
@@ -73,7 +87,7 @@ class StatelabApp(App[int]):
     ]
 
     def __init__(self, scenario: str | None = None, options: dict[str, str] | None = None, *,
-                 run: bool = False, step: bool = False,
+                 run: bool = False, step: bool = False, pace: float | None = None,
                  interpreter: dict[str, Any] | None = None,
                  scenario_names: Sequence[str] | None = None) -> None:
         super().__init__()
@@ -84,6 +98,9 @@ class StatelabApp(App[int]):
         self.initial_options = dict(options or {})
         self.autorun = run or step
         self.autostep = step
+        self.pace = pace  # seconds each checkpoint of the next run holds (None: no pace)
+        if pace not in PACES:  # --pace gave one of its own: the footer can show it too
+            self.bind("p", f"pace({pace!r})", f"pace {pace_text(pace)}")
         self.interpreter = interpreter or this_interpreter()
         self.client: RunClient | None = None
         self.sampler: Sampler | None = None
@@ -165,6 +182,7 @@ class StatelabApp(App[int]):
         if config is None:
             self.notify(f"Run refused: {lab.refuse_run()}", severity="error", timeout=6)
             return
+        config.pace = self.pace
         run_id = lab.begin_run(config)
         self.last_export = None
         client = RunClient(config, run_id, lab.post_message, python=lab.settings.python)
@@ -204,6 +222,51 @@ class StatelabApp(App[int]):
         event.stop()
         await self.action_stop()
 
+    # -- sweep -------------------------------------------------------------------------------
+
+    async def action_sweep(self, over: str | None = None) -> None:
+        """Run the selected scenario once per start method, lock mode, type code or Python
+        (asked, unless given), with the other settings as they are: one matrix."""
+        from tui.screens.sweep import AxisChooser, axes_of
+
+        lab = self.lab
+        await lab.complete.wait()
+        if self.running:
+            self.notify("A run is in progress: x stops it.", severity="warning")
+            return
+        scenario = lab.scenario
+        if scenario is None or lab.settings.validate() is None:
+            self.notify(f"Sweep refused: {lab.refuse_run()}", severity="error", timeout=6)
+            return
+        axes = axes_of(scenario)
+        if over is not None:
+            if over not in axes:
+                self.notify(f"{scenario} cannot be swept over {over[:20]}; it can over "
+                            f"{', '.join(axes)}", severity="error")
+                return
+            await self._start_sweep(scenario, over)
+            return
+
+        async def chosen(axis: str | None) -> None:
+            if axis is not None:
+                await self._start_sweep(scenario, axis)
+
+        self.push_screen(AxisChooser(scenario, axes), chosen)
+
+    async def _start_sweep(self, scenario: str, over: str) -> None:
+        from scenarios.engine.knobs import ConfigError
+        from tui.screens.sweep import SweepScreen, build
+
+        settings = self.lab.settings
+        self.notify(f"preparing the sweep over {over}…", timeout=2)
+        try:
+            variants = await asyncio.to_thread(build, scenario, over, settings.options(),
+                                               settings.python)
+        except ConfigError as e:
+            self.notify(f"Sweep refused: {e}", severity="error", timeout=6)
+            return
+        await self.push_screen(SweepScreen(scenario, over, variants))
+
     # -- export, help, leaving -------------------------------------------------------------
 
     def action_export(self) -> None:
@@ -240,9 +303,26 @@ class StatelabApp(App[int]):
             self.push_screen(HelpScreen())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in LAB_ACTIONS and self._lab is not None and self.screen is not self._lab \
+                and not self.screen.is_modal:  # another screen (the sweep) has the window
+            return False
+        if action == "pace":  # the binding of the pace chosen now, which p goes on from
+            return parameters[:1] == (self.pace,) or not parameters
         if action == "leave_field":  # shown, and taken, only while typing in a field
             return self._lab is not None and self.screen is self._lab and self._lab.in_field()
         return True
+
+    def action_pace(self, shown: object = None) -> None:
+        """p: the pace of the next run, in turn off, 0.5 s, 1 s, 2 s (a run going keeps its own)."""
+        later = [p for p in PACES if p is not None and p > (self.pace or 0.0)]
+        self.pace = later[0] if later else None
+        self.refresh_bindings()
+        text = ("the next run is not paced" if self.pace is None else
+                f"the next run is paced: {self.pace:g} s at each checkpoint")
+        if self.running:
+            self.notify(f"{text[0].upper()}{text[1:]} (p changes it).", timeout=3)
+        else:
+            self.lab.header.show(f"{text} (p changes it): r runs, s steps", "bold")
 
     def on_descendant_focus(self) -> None:
         self.refresh_bindings()
