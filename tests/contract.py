@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-KINDS = {"run-start", "process-start", "observe", "checkpoint", "output", "error", "process-exit",
-         "finding", "run-end"}
+KINDS = {"run-start", "process-start", "observe", "checkpoint", "memory", "output", "error",
+         "process-exit", "finding", "run-end"}
 STATUSES = {"ok", "error", "timeout", "stopped"}
 
 

@@ -39,7 +39,10 @@ class Lab:
         if role is None:
             role = child_role(len(self._children) + 1)
         process = self.ctx.Process(  # type: ignore[attr-defined]
-            target=probe.bootstrap, args=(self.link, role, target, args), name=role
+            # procfs.memory goes by reference (spawn pickles its name): the child reads its own
+            # memory with it when it starts, at each checkpoint and as it ends
+            target=probe.bootstrap, args=(self.link, role, target, args, procfs.memory),
+            name=role,
         )
         process.start()
         self._children.append((process, role))

@@ -47,6 +47,9 @@ _link: Link | None = None
 _role = "?"
 _events: socket.socket | None = None
 _keep: list[socket.socket] = []
+# reads this process's memory (procfs.memory, handed in by the lab: probe and procfs do not
+# import each other); None: events go without a reading
+_measure: Callable[[], dict[str, int] | None] | None = None
 
 
 def _connect(link: Link, stream: str, role: str) -> socket.socket:
@@ -59,19 +62,20 @@ def _connect(link: Link, stream: str, role: str) -> socket.socket:
     return sock
 
 
-def install(link: Link, role: str) -> None:
+def install(link: Link, role: str,
+            measure: Callable[[], dict[str, int] | None] | None = None) -> None:
     """Connect this process to the runner and send its stdout and stderr there.
 
     The events connection comes last, and the process waits for the runner's one-byte answer
     on it: the runner checks each connection's peer (same user, a process of this run) when it
     accepts it, in the order they were made, so all three are checked while this process is
     alive to be checked (one that died first could not be told from an intruder)."""
-    global _link, _role, _events
+    global _link, _role, _events, _measure
     for sock in (_events, *_keep):  # inherited from a forking parent: not ours to use
         if sock is not None:
             sock.close()
     _keep.clear()
-    _link, _role = link, role
+    _link, _role, _measure = link, role, measure
     for fd, stream in ((1, "stdout"), (2, "stderr")):
         sock = _connect(link, stream, role)
         os.dup2(sock.fileno(), fd)
@@ -112,6 +116,23 @@ def emit(kind: str, text: str, *, pid: int | None = None, role: str | None = Non
         _events = None
 
 
+def memory() -> dict[str, Any]:
+    """{"memory": this process's reading} to add to an event's data, read as the event goes
+    (about 0.1 ms: one read of smaps_rollup), or {} when there is none or nobody listens."""
+    if _measure is None or _events is None:
+        return {}
+    reading = _measure()
+    return {} if reading is None else {"memory": reading}
+
+
+def ending() -> None:
+    """This process's last reading, just before it ends: the one moment it sends no other
+    event (a `memory` event, which no finding reads and the log does not show)."""
+    reading = memory()
+    if reading:
+        emit("memory", f"{_role} is ending", data={**reading, "at": "end"})
+
+
 def observe(what: str, text: str, **data: Any) -> None:
     """Report something this process saw: `what` is a stable key, `data` the raw values."""
     emit("observe", text, data={"what": what, **{k: jsonable(v) for k, v in data.items()}})
@@ -120,7 +141,7 @@ def observe(what: str, text: str, **data: Any) -> None:
 def checkpoint(name: str, text: str) -> None:
     """A point worth pausing at; in step mode, wait here until the runner says go."""
     hold = bool(_link and _link.step)
-    emit("checkpoint", text, data={"name": name, "hold": hold})
+    emit("checkpoint", text, data={"name": name, "hold": hold, **memory()})  # before holding
     if hold and _events is not None:
         try:
             answer = _events.recv(1)  # b"" if the runner is gone: nobody to wait for
@@ -140,7 +161,7 @@ def error(text: str, **data: Any) -> None:
 
 def process_started(parent_pid: int) -> None:
     emit("process-start", f"{_role} started: pid {os.getpid()}, parent {parent_pid}",
-         data={"ppid": parent_pid, "executable": sys.executable})
+         data={"ppid": parent_pid, "executable": sys.executable, **memory()})
 
 
 def tracker_pid() -> int | None:
@@ -163,11 +184,12 @@ def trackers_started(before: int | None) -> None:
              data={"helper": True, "ppid": os.getpid()})
 
 
-def bootstrap(link: Link, role: str, target: Callable[..., Any], args: tuple[Any, ...]) -> None:
-    """The target of every child Process: connect, announce, run the scenario's function, and
-    announce the helper it started, if any."""
+def bootstrap(link: Link, role: str, target: Callable[..., Any], args: tuple[Any, ...],
+              measure: Callable[[], dict[str, int] | None] | None = None) -> None:
+    """The target of every child Process: connect, announce, run the scenario's function,
+    announce the helper it started, if any, and read its memory a last time."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked child must not inherit the parent's
-    install(link, role)
+    install(link, role, measure)
     process_started(os.getppid())
     tracker = tracker_pid()  # a forked child inherits its parent's: not one it started
     try:
@@ -180,3 +202,4 @@ def bootstrap(link: Link, role: str, target: Callable[..., Any], args: tuple[Any
         sys.exit(1)  # the exit code an uncaught exception gives, without printing it twice
     finally:
         trackers_started(tracker)
+        ending()

@@ -13,6 +13,10 @@ from scenarios.engine.fields import Fields
 
 TYPE_CHECKING = False  # typing costs a few ms at start-up: imported only for the checker
 
+ROLLUP = "/proc/self/smaps_rollup"
+# the lines of smaps_rollup a reading needs, and the word each becomes (USS: clean + dirty)
+_ROLLUP = {b"Rss:": "rss", b"Pss:": "pss", b"Private_Clean:": "clean", b"Private_Dirty:": "dirty"}
+
 class Stat(Fields):
     """The fields of /proc/PID/stat the engine reads."""
 
@@ -168,3 +172,26 @@ def age(pid: int) -> float | None:
         return time.clock_gettime(time.CLOCK_BOOTTIME) - st.start_ticks / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, AttributeError):
         return None
+
+
+def memory(path: str = ROLLUP) -> dict[str, int] | None:
+    """A process's RSS, PSS and USS in bytes (USS: the pages only it maps, Private_Clean +
+    Private_Dirty), from smaps_rollup (Linux 4.14+): what a scenario process reads of itself
+    when it sends an event. None when the file is missing, unreadable or lacks a field: no
+    guess. One read of about 1 KB, no regular expression (see test_memory_points for the cost)."""
+    try:
+        with open(path, "rb", buffering=0) as f:
+            text = f.read()
+    except OSError:
+        return None
+    kib: dict[str, int] = {}
+    for line in text.splitlines():
+        name, _, rest = line.partition(b" ")
+        key = _ROLLUP.get(name)
+        if key is not None:
+            value = rest.split()
+            if len(value) == 2 and value[0].isdigit() and value[1] == b"kB":
+                kib[key] = int(value[0]) * 1024
+    if len(kib) != len(_ROLLUP):
+        return None
+    return {"rss": kib["rss"], "pss": kib["pss"], "uss": kib["clean"] + kib["dirty"]}

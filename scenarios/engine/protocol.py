@@ -42,6 +42,17 @@ def jsonable(value: Any) -> Any:
     return repr(value)
 
 
+def reading(value: Any) -> dict[str, int] | None:
+    """A memory reading as events carry it, {"rss", "pss", "uss"} in bytes, or None if value
+    is not one (events without it stay valid: older transcripts have none)."""
+    if not isinstance(value, dict):
+        return None
+    found = {key: value.get(key) for key in ("rss", "pss", "uss")}
+    if all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in found.values()):
+        return found  # type: ignore[return-value]
+    return None
+
+
 class Event:
     """What every event has: when, which process, what kind, one sentence, raw data."""
 
@@ -66,6 +77,12 @@ class Event:
     def top(self) -> dict[str, Any]:
         """Fields this kind carries at the top level, beside the common ones."""
         return {}
+
+    @property
+    def memory(self) -> dict[str, int] | None:
+        """The memory reading the sender took of itself as it sent this event (data.memory:
+        process-start, checkpoint, memory), None if there is none."""
+        return reading(self.data.get("memory"))
 
     def to_wire(self) -> dict[str, Any]:
         wire: dict[str, Any] = {"t": self.t, "pid": self.pid, "role": self.role, "kind": self.kind,
@@ -115,6 +132,12 @@ class Observe(Event):
     def what(self) -> str:
         return str(self.data["what"])
 
+    @property
+    def memory(self) -> dict[str, int] | None:
+        """data.memory, or the rss, pss and uss an experiment observed of itself (copy-on-write
+        reports them beside what it saw of its pages)."""
+        return reading(self.data.get("memory")) or reading(self.data)
+
 
 class Checkpoint(Event):
     kind = "checkpoint"
@@ -127,6 +150,14 @@ class Checkpoint(Event):
     @property
     def hold(self) -> bool:
         return bool(self.data.get("hold"))
+
+
+class Memory(Event):
+    """A process's own memory reading as it ends (data.memory; data.at "end"): the one moment
+    it sends no other event. Not an observation: no finding reads it, the log does not show it."""
+
+    kind = "memory"
+    __slots__ = ()
 
 
 class Output(Event):
@@ -212,6 +243,12 @@ class FindingEvent(Event):
         return {"id": self.id, "claim": self.claim, "holds": self.holds, "lesson": self.lesson,
                 "evidence": self.evidence}
 
+    @property
+    def applies(self) -> bool:
+        """False when the claim is not about this run's configuration (data.applies false; the
+        evidence says why). Older transcripts, which never say, read as applying."""
+        return self.data.get("applies") is not False
+
 
 class RunEnd(Event):
     kind = "run-end"
@@ -232,7 +269,8 @@ class RunEnd(Event):
 
 
 KINDS: dict[str, type[Event]] = {cls.kind: cls for cls in (
-    RunStart, ProcessStart, Observe, Checkpoint, Output, Error, ProcessExit, FindingEvent, RunEnd)}
+    RunStart, ProcessStart, Observe, Checkpoint, Memory, Output, Error, ProcessExit, FindingEvent,
+    RunEnd)}
 
 
 # -- encoding -------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import signal
 import sys
 import threading
 
-from scenarios.engine import catalog, probe
+from scenarios.engine import catalog, probe, procfs
 from scenarios.engine.knobs import Config
 from scenarios.engine.lab import Lab
 
@@ -90,7 +90,7 @@ def be_parent(cfg: Config, module: catalog.Module, link: probe.Link) -> NoReturn
         set_parent_death_signal(signal.SIGTERM)
         if os.getppid() != self_pid():
             raise SystemExit("the runner ended before the run began")
-        probe.install(link, "parent")
+        probe.install(link, "parent", procfs.memory)
         probe.process_started(os.getppid())
         lab = _lab = Lab(cfg, link)
         _lab_owner = os.getpid()
@@ -117,6 +117,7 @@ def be_parent(cfg: Config, module: catalog.Module, link: probe.Link) -> NoReturn
         if shutdown is not None:
             shutdown()
         atexit._run_exitfuncs()
+        probe.ending()  # its memory a last time, once multiprocessing has cleaned up
     except BaseException:  # a forked child must never return into the runner
         try:
             probe.error("the parent process failed", traceback=format_exc())
