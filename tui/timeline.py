@@ -1,7 +1,8 @@
 """A run's events as a readable Rich timeline, for `statelab run`.
 
 Everything here reads typed events and the run's `RunState`; each finding
-reads as `state.verdict()` says, with its tone coloured in one place (TONES).
+reads as `state.verdict()` says: what happened in a neutral style (HAPPENED),
+its mark styled by its tone (TONES), the same words as the app and the export.
 """
 
 from __future__ import annotations
@@ -28,16 +29,17 @@ from scenarios.engine.protocol import (
     RunEnd,
     RunStart,
 )
-from scenarios.engine.state import LESSON, RunState
+from scenarios.engine.state import LESSON, RunState, legend
 from tui.lines import LineReader
 
 PALETTE = ("cyan", "green", "magenta", "yellow", "bright_blue", "bright_red", "bright_green",
            "bright_magenta")
 FIXED = {"runner": "dim", "parent": "bold blue", "resource-tracker": "yellow3",
          "forkserver": "yellow3", "manager": "yellow3"}
-# a verdict's tone as a colour: green agrees, red differs, yellow unchecked, dim unsaid
-TONES = {"agrees": "bold green", "differs": "bold red", "unchecked": "bold yellow",
-         "unsaid": "dim"}
+# a verdict's tone as its mark's style, and what happened, neutral: as in the app (colours.py)
+TONES = {"agrees": "blue", "differs": "bold red", "unchecked": "bold magenta", "unsaid": "dim",
+         "n/a": "dim"}
+HAPPENED = "bold"
 KIND_STYLES: dict[type[Event], str] = {Error: "bold red", Checkpoint: "bold", ProcessStart: "dim",
                                        ProcessExit: "dim", RunStart: "bold", RunEnd: "bold"}
 
@@ -123,7 +125,9 @@ def findings_table(state: RunState) -> Table:
     table.add_column("evidence", ratio=3)
     for f, v in state.verdicts():
         table.add_row(Text(v.mark, style=TONES[v.tone]), escape(f.claim),
-                      Text(v.happened, style=TONES[v.tone]), Text(v.said), escape(f.evidence))
+                      Text(v.happened, style=HAPPENED),
+                      Text(v.said, style=TONES[v.tone] if v.tone == "differs" else ""),
+                      escape(f.evidence))
     return table
 
 
@@ -134,6 +138,8 @@ def print_findings(state: RunState, console: Console) -> None:
         marks = [v.mark for _, v in state.verdicts()]
         console.print(f"{marks.count('✓')} agree with {state.source}, {marks.count('✗')} do not.",
                       style="bold")
+        console.print(Text("   ".join(f"{mark} {words}" for mark, words, _ in
+                                      legend(state.source) if mark in marks), style="dim"))
 
 
 class Timeline:
@@ -178,12 +184,17 @@ class Timeline:
         if isinstance(event, RunStart):
             self.console.print(interpreter_line(event.interpreter))
         if isinstance(event, Checkpoint) and event.hold:
-            self.show_paused()
+            pace = paced(event)
+            if pace is not None and not self.state.config.get("step"):
+                self.console.print(f"        ⏸  paced: {event.role} is held {pace:g} s at "
+                                   f"{event.name}, then goes on by itself", style="yellow")
+            else:
+                self.show_paused(pace)
 
-    def show_paused(self) -> None:
+    def show_paused(self, pace: float | None = None) -> None:
         """List the processes held now, numbered: a number typed then lets that one go on
         (`command()`); say which others are still on their way, and what each said last (one
-        blocked on a lock says so before it asks)."""
+        blocked on a lock says so before it asks). With a pace too, each goes on after it."""
         state = self.state
         held = sorted(((state.processes[pid].role, name) for pid, name in state.held.items()),
                       key=lambda held: in_order(held[0]))
@@ -192,7 +203,9 @@ class Timeline:
         self.listed = tuple(role for role, _ in held)
         rows = ", ".join(f"{n} {role} at {name}" for n, (role, name) in enumerate(held, 1))
         self.console.print(f"        ⏸  paused — held: {rows}; type a number and Enter to let "
-                           "that one go on, Enter alone lets all go on", style="bold yellow")
+                           "that one go on, Enter alone lets all go on"
+                           + (f" (or each goes on {pace:g} s after its checkpoint)"
+                              if pace is not None else ""), style="bold yellow")
         for proc in state.processes.values():
             if proc.held or proc.ended or proc.helper or proc.role in ("runner", "?"):
                 continue
@@ -220,6 +233,12 @@ class Timeline:
     def finish(self) -> None:
         self.tick()
         print_findings(self.state, self.console)
+
+
+def paced(event: Checkpoint) -> float | None:
+    """How long the runner holds this checkpoint for the pace (None: it does not)."""
+    pace = event.data.get("pace")
+    return float(pace) if isinstance(pace, int | float) and not isinstance(pace, bool) else None
 
 
 def in_order(role: str) -> tuple[str, int]:

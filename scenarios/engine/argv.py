@@ -18,7 +18,14 @@ import stat
 from collections.abc import Callable, Sequence
 
 from scenarios.engine import catalog, ctypes_table
-from scenarios.engine.knobs import Config, ConfigError, Knob, Scenario, default_start_method
+from scenarios.engine.knobs import (
+    Config,
+    ConfigError,
+    Knob,
+    Scenario,
+    default_start_method,
+    parse_pace,
+)
 
 TYPE_CHECKING = False  # typing costs a few ms at start-up: imported only for the checker
 if TYPE_CHECKING:
@@ -59,8 +66,10 @@ class Option:
 
 
 STEP = Option("--step", "pause every process at each checkpoint; a line on stdin steps")
-ENGINE_OPTIONS = (STEP, Option("--control", "read commands on stdin (step, stop); end of input "
-                                            "stops the run"))
+PACE = Option("--pace", "hold every process that long at each checkpoint, then go on by itself "
+                        "(0.1 to 10; with --step, a step lets it go sooner)", "SECONDS")
+ENGINE_OPTIONS = (STEP, PACE, Option("--control", "read commands on stdin (step, stop); end of "
+                                                  "input stops the run"))
 
 
 class Parser(argparse.ArgumentParser):
@@ -328,14 +337,23 @@ def parse_scenario(args: Sequence[str], prog: str,
         spec = catalog.get(name)  # unknown names fail before anything else is looked at
         parser = build_parser(spec, f"{prog} {name}", options)
         texts, flags = read(spec, parser, args[1:])
-        return catalog.configure(name, texts, step=bool(flags.get("step"))), flags
+        cfg = catalog.configure(name, texts, step=bool(flags.get("step")))
+        cfg.pace = pace_of(flags)
+        return cfg, flags
     except ConfigError as e:
         raise ConfigError(tidy(str(e), args)) from None
 
 
+def pace_of(flags: dict[str, Any]) -> float | None:
+    """The --pace a command line gave (None: none); ConfigError if it is not allowed. A
+    command line without the option has no --pace at all."""
+    text = flags.get("pace")
+    return None if text is None else parse_pace(str(text))
+
+
 def parse_argv(argv: Sequence[str]) -> tuple[Config, dict[str, bool]]:
-    """`python -m scenarios SCENARIO [--knob VALUE]... [--step] [--control]`; the two flags come
-    back in a dict."""
+    """`python -m scenarios SCENARIO [--knob VALUE]... [--step] [--pace SECONDS] [--control]`; the
+    two switches come back in a dict (the pace is the Config's)."""
     cfg, flags = parse_scenario(argv, "python -m scenarios", ENGINE_OPTIONS)
     return cfg, {"step": bool(flags["step"]), "control": bool(flags["control"])}
 

@@ -90,6 +90,19 @@ COMMON: dict[str, Knob] = {
 
 ALWAYS = ("start_method", "timeout")
 
+# pace is a run option like --step, not a scenario's knob: every scenario takes it, and it never
+# changes what the processes do, only how long each waits at its checkpoints
+PACE = Knob("pace", "hold each process this long at every checkpoint, then go on by itself",
+            kind="float", low=0.1, high=10.0)
+
+
+def parse_pace(text: str) -> float:
+    """--pace SECONDS as given; ConfigError names what is allowed (0.1 to 10 seconds)."""
+    try:
+        return float(PACE.parse(text))
+    except ConfigError as e:
+        raise ConfigError(f"{e} seconds") from None
+
 
 def default_start_method() -> str:
     return multiprocessing.get_start_method(allow_none=False)
@@ -99,11 +112,13 @@ class Config:
     """A parsed run configuration: what `python -m scenarios` was asked to do."""
 
     def __init__(self, scenario: str, start_method: str, timeout: float = 10.0,
-                 step: bool = False, knobs: dict[str, Any] | None = None) -> None:
+                 step: bool = False, knobs: dict[str, Any] | None = None,
+                 pace: float | None = None) -> None:
         self.scenario = scenario
         self.start_method = start_method
         self.timeout = timeout
         self.step = step
+        self.pace = pace  # seconds each checkpoint holds, then the run goes on (None: no pace)
         self.knobs: dict[str, Any] = dict(knobs or {})
 
     def __eq__(self, other: object) -> bool:
@@ -130,7 +145,7 @@ class Config:
     def to_json(self) -> dict[str, Any]:
         knobs = {k: (v.decode("latin-1") if isinstance(v, bytes) else v) for k, v in self.knobs.items()}
         return {"scenario": self.scenario, "start_method": self.start_method,
-                "timeout": self.timeout, "step": self.step, **knobs}
+                "timeout": self.timeout, "step": self.step, "pace": self.pace, **knobs}
 
     def to_argv(self) -> list[str]:
         """The arguments that make `python -m scenarios` run this configuration."""
@@ -140,7 +155,14 @@ class Config:
             argv += ["--" + name.replace("_", "-"), text]
         if self.step:
             argv.append("--step")
+        if self.pace is not None:
+            argv += ["--pace", f"{self.pace:g}"]
         return argv
+
+    @property
+    def holds(self) -> bool:
+        """Whether processes wait at their checkpoints: for a step, or for the pace."""
+        return self.step or self.pace is not None
 
 
 class Scenario:

@@ -87,7 +87,7 @@ class Supervisor(Core):
         info = interpreter()
         self.emit(RunStart,
                   f"{self.cfg.scenario} under {self.cfg.start_method} on Python {info['python']} "
-                  f"({info['system']}), timeout {self.cfg.timeout:g} s",
+                  f"({info['system']}), timeout {self.cfg.timeout:g} s" + paced(self.cfg.pace),
                   data={"config": self.cfg.to_json(), "interpreter": info, "runner": os.getpid(),
                         "t0_monotonic": self.t0,
                         "claims_from": source_of(self.cfg.scenario, self.module.spec.from_lesson)})
@@ -100,7 +100,9 @@ class Supervisor(Core):
         os.set_blocking(wake_r, False)
         os.set_blocking(wake_w, False)
         self.wake_fd = wake_r
-        link = probe.Link(self.address, self.t0, self.cfg.step, self.secret)
+        # a process holds at its checkpoints for a step or for the pace alike: the runner lets
+        # it go, on a step or when its pace is over
+        link = probe.Link(self.address, self.t0, self.cfg.holds, self.secret)
 
         pid = os.fork()
         if pid == 0:
@@ -159,8 +161,12 @@ class Supervisor(Core):
                 wait = min(wait, max(0.0, drain_until - now))
             if self.streams.output_pending():
                 wait = min(wait, QUIET)
+            pace = self.control.pace_wait()
+            if pace is not None:
+                wait = min(wait, pace)
             for key, _ in sel.select(wait):
                 self.handle(key, listener)
+            self.control.release_due()
             self.streams.flush_partial()
             self.reaper.reap()
             now = time.monotonic()
@@ -222,8 +228,13 @@ class Supervisor(Core):
             return
         source = self.state.source
         for f in found:
-            self.emit(FindingEvent, f"{f.claim}: {f.summary(source)}", id=f.id, claim=f.claim,
-                      holds=f.holds, lesson=f.lesson, evidence=f.evidence)
+            self.emit(FindingEvent, f"{f.claim}: {f.summary(source)}", data=f.data or None,
+                      id=f.id, claim=f.claim, holds=f.holds, lesson=f.lesson, evidence=f.evidence)
+
+
+def paced(pace: float | None) -> str:
+    """How run-start's sentence says the run is paced ("" if it is not)."""
+    return "" if pace is None else f", paced: {pace:g} s at each checkpoint"
 
 
 def main(argv: list[str] | None = None, module: ModuleType | None = None) -> int:

@@ -6,6 +6,10 @@ stream can be the scheduler (any scenario, in step mode); `stop` (`x`, `q`, `qui
 ends the run; the end of the input stops it too (the app that started the run is
 gone). Which processes are held is the RunState's to say.
 
+With --pace SECONDS a process held at a checkpoint is let go that long after its checkpoint
+came, by the runner's select loop (its timeout is the next hold due: no thread, no timer of
+the process's own). With --step too, whichever comes first lets it go: the pace, or a step.
+
 Every byte here is untrusted: a line is bounded, and a command that names no held
 process, or that is not a command, is said once, in a note of the runner's (an
 `output` event on its `runner` stream), never an error: a typo does not fail the run.
@@ -14,6 +18,7 @@ process, or that is not a command, is said once, in a note of the runner's (an
 from __future__ import annotations
 
 import os
+import time
 
 from scenarios.engine.protocol import Output
 
@@ -84,11 +89,32 @@ class Control:
         sup = self.sup
         for pid in sup.waiting() if only is None else only:
             sup.let_go.add(pid)  # once: a second step before it speaks must not skip its next hold
+            sup.pace_until.pop(pid, None)  # a step came first: its pace is over too
             try:
                 sup.answer_to[pid].sendall(b"g")
             except OSError:
                 pass
         sup.update_pause()
+
+    def pace_wait(self) -> float | None:
+        """Seconds until the next paced hold is over (0 if one is due); None: none is paced."""
+        if not self.sup.pace_until:
+            return None
+        return max(0.0, min(self.sup.pace_until.values()) - time.monotonic())
+
+    def release_due(self) -> None:
+        """Let go every process whose paced hold is over (if it still waits)."""
+        sup = self.sup
+        now = time.monotonic()
+        due = [pid for pid, until in sup.pace_until.items() if until <= now]
+        if not due:
+            return
+        for pid in due:
+            del sup.pace_until[pid]
+        waiting = sup.waiting()
+        due = [pid for pid in due if pid in waiting]
+        if due:
+            self.release(due)
 
     def release_one(self, name: str) -> None:
         """`step ROLE` or `step PID`: let that process go on, if it waits for a step; else say
@@ -108,7 +134,9 @@ class Control:
             self.release(chosen)
             return
         held = ", ".join(f"{procs[pid].role} (pid {pid}) at {procs[pid].held}" for pid in waiting)
-        if not sup.cfg.step:
+        if not sup.cfg.step and sup.cfg.pace is not None:
+            why = "this run is paced, not in step mode: each hold ends by itself"
+        elif not sup.cfg.step:
             why = "this run is not in step mode: no process waits for a step"
         elif not named:
             why = f"no process of this run is named {shown(name)}"

@@ -55,13 +55,16 @@ class Core:
         self.out_watched = False
         self.left_out: dict[str, int] = {}  # kind -> events left out since the last report
         self.left_since = 0.0
-        # the run's clock: a pause for a step moves the deadline on by the time it took
+        # the run's clock: a pause (for a step, or the pace) moves the deadline on by its length
         self.deadline = self.t0 + self.cfg.timeout
         self.paused_since: float | None = None
         # which processes are held is the RunState's to say; the supervisor adds only what
         # the events cannot tell: whom it can still answer, and whom a step already let go
         self.answer_to: dict[int, socket.socket] = {}  # pid -> its events socket, while open
         self.let_go: set[int] = set()  # held processes a step released, until they speak again
+        # with --pace: pid -> when its hold at a checkpoint is over (time.monotonic()); the
+        # select loop lets it go then (control.Control.release_due), by its own timeout
+        self.pace_until: dict[int, float] = {}
         self.shm = ShmWatch()  # what the run's processes hold in /dev/shm: what it may leave
 
     # -- writing events ---------------------------------------------------------------------
@@ -144,7 +147,11 @@ class Core:
         self.write(event.encode(), droppable(event))
 
     def forward(self, event: Event, line: bytes) -> None:
-        """Fold one event a process sent (already checked) and write its line as it came."""
+        """Fold one event a process sent (already checked) and write its line as it came; a
+        checkpoint held for the pace also says how long (data.pace, in seconds)."""
+        if self.cfg.pace is not None and isinstance(event, Checkpoint) and event.hold:
+            event.data["pace"] = self.cfg.pace
+            line = event.encode().rstrip(b"\n")
         self.take(event)
         self.write(line + b"\n", droppable(event))
 
@@ -154,6 +161,9 @@ class Core:
         self.roles.setdefault(event.pid, event.role)
         if not isinstance(event, Output):  # it said something else: it went on (RunState's rule)
             self.let_go.discard(event.pid)
+            self.pace_until.pop(event.pid, None)
+        if self.cfg.pace is not None and isinstance(event, Checkpoint) and event.hold:
+            self.pace_until[event.pid] = time.monotonic() + self.cfg.pace
         if self.paused_since is not None or (isinstance(event, Checkpoint) and event.hold):
             self.update_pause()
 
@@ -172,17 +182,18 @@ class Core:
     # -- the clock --------------------------------------------------------------------------
 
     def waiting(self) -> list[int]:
-        """The processes held at a checkpoint (as the RunState says) that no step has let go
-        yet and that can still hear one (their events connection is open). Only in step mode:
-        a hold claimed in a run that does not step is nobody's to release, and the deadline
-        goes on."""
-        if not self.cfg.step:
+        """The processes held at a checkpoint (as the RunState says) that no step (nor the pace)
+        has let go yet and that can still hear one (their events connection is open). Only in
+        step mode or with a pace: a hold claimed in a run that does neither is nobody's to
+        release, and the deadline goes on."""
+        if not self.cfg.holds:
             return []
         return [pid for pid in self.state.held if pid in self.answer_to and pid not in self.let_go]
 
     def update_pause(self) -> None:
-        """The run is paused while a process waits for a step; when none waits any more, the
-        deadline moves on by the time the pause took."""
+        """The run is paused while a process waits for a step or for its pace; when none waits
+        any more, the deadline moves on by the time the pause took (a paced run never times
+        out because of its pace)."""
         if self.waiting():
             if self.paused_since is None:
                 self.paused_since = time.monotonic()
