@@ -4,31 +4,40 @@ Rows come from the run's typed events and its `RunState` (roles, which
 process is held at a checkpoint) and from the sampler's passes (helpers found
 as descendants of the runner). A pass only updates the cells whose text
 changed.
+
+Memory comes from the run state's points for each process: the readings each
+process takes of itself at its start, each checkpoint and its end (so a 30 ms
+run shows them too), and the sampler's between. The cells show the latest,
+whichever took it, and stay after the process ends; the trend plots them on a
+scale from zero to the largest, which it shows ("▁▁█ 12M"), so noise is flat.
 """
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from rich.text import Text
 from textual.widgets import DataTable
 
-from scenarios.engine.protocol import Event, Observe, ProcessExit, ProcessStart, RunEnd, RunStart
-from scenarios.engine.state import RunState
+from scenarios.engine.protocol import Event, ProcessExit, ProcessStart, RunEnd, RunStart
+from scenarios.engine.state import MemoryPoint, RunState
 from tui.messages import ProcSample
 from tui.widgets.colours import Colours
 
 # (key, heading, width): cells carry their own one-space gap (the table has no cell padding)
 COLUMNS = (("role", "role", 12), ("pid", "pid", 7), ("ppid", "ppid", 7), ("state", " state", 9),
            ("rss", "RSS", 5), ("uss", "USS", 5), ("pss", "PSS", 5), ("cpu", "CPU%", 5),
-           ("threads", "thr", 4), ("spark", " USS trend", 11))
+           ("threads", "thr", 4), ("spark", " USS trend", 14))
 NUMERIC = ("rss", "uss", "pss", "cpu", "threads", "pid", "ppid")
 SHORT_ROLES = {"resource-tracker": "res.tracker"}
+# psutil's states that do not fit the column (" " + 8): the short word ps would suggest
+SHORT_STATES = {"disk-sleep": "D-sleep", "tracing-stop": "traced", "wake-kill": "wakekill"}
 BARS = "▁▂▃▄▅▆▇█"
-SPARK_LEN = 10
+SPARK_LEN = 7  # bars; then a space and the scale's top (at most 5 characters: "1023K")
+KEEP_UNNAMED = 200  # memory points kept for a process the events never named (a helper)
 
 
 def size(n: int | None) -> str:
@@ -42,13 +51,22 @@ def size(n: int | None) -> str:
     return str(n)
 
 
-def sparkline(values: list[int]) -> str:
+def sparkline(values: Sequence[int], width: int = SPARK_LEN) -> str:
+    """The values as bars on a scale from zero to the largest, followed by that largest:
+    "▂▂█ 12M". More values than bars: each bar is the largest of its share, in order."""
     if not values:
         return ""
-    low, high = min(values), max(values)
-    if high - low <= 0.02 * high:  # steady: page-level noise is not a trend
-        return BARS[1] * len(values)
-    return "".join(BARS[min(7, int((v - low) * 8 / (high - low)))] for v in values)
+    if len(values) > width:
+        n = len(values)
+        values = [max(values[i * n // width:(i + 1) * n // width]) for i in range(width)]
+    top = max(values)
+    if top <= 0:
+        return BARS[0] * len(values) + " 0B"
+    return "".join(BARS[round(v * 7 / top)] for v in values) + " " + size(top)
+
+
+def state_word(state: str) -> str:
+    return SHORT_STATES.get(state, state if len(state) <= 8 else state[:7] + "…")
 
 
 @dataclass
@@ -59,7 +77,8 @@ class Row:
     ppid: int | None = None
     ended: str | None = None  # "exit 0", "SIGKILL": the process is gone
     failed: bool = False
-    history: deque[int] = field(default_factory=lambda: deque(maxlen=SPARK_LEN))
+    history: list[int] = field(default_factory=list)  # the USS values the trend plots now
+    points: list[MemoryPoint] = field(default_factory=list)  # only if the run state has none
     cells: dict[str, str] = field(default_factory=dict)  # the text shown, per column
 
 
@@ -71,6 +90,7 @@ class ProcessTable(DataTable[Any]):
         self.colours = colours
         self.rows_by_pid: dict[int, Row] = {}
         self.held: dict[int, str] = {}  # pid -> checkpoint: the run state's, as last shown
+        self.state: RunState | None = None  # the run's, whose processes' memory points it shows
 
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
@@ -81,11 +101,13 @@ class ProcessTable(DataTable[Any]):
         self.clear()
         self.rows_by_pid.clear()
         self.held = {}
+        self.state = None
 
     # -- events ----------------------------------------------------------------------------
 
     def apply_events(self, events: list[Event], state: RunState) -> None:
         """Show what these events (already folded into state) changed."""
+        self.state = state
         for event in events:
             pid = event.pid
             proc = state.processes.get(pid)
@@ -107,10 +129,11 @@ class ProcessTable(DataTable[Any]):
                 row.ended, row.failed = event.how, event.failed
                 self._draw(row)
             elif pid in self.rows_by_pid:
-                row = self._ensure(pid, proc.role, helper=proc.helper)  # the role may be news
-                if isinstance(event, Observe) and isinstance(event.data.get("uss"), int):
-                    # measured by the process itself, at the very moment it matters
-                    self._reported_memory(row, event.data)
+                self._ensure(pid, proc.role, helper=proc.helper)  # the role may be news
+            shown = self.rows_by_pid.get(pid)
+            if shown is not None and not isinstance(event, ProcessExit) \
+                    and event.memory is not None:  # its own reading, folded into its points
+                self._draw_memory(shown)
         self.show_held(state.held)
 
     def show_held(self, held: Mapping[int, str]) -> None:
@@ -122,32 +145,47 @@ class ProcessTable(DataTable[Any]):
             if row is not None:
                 self._draw(row)
 
-    def _reported_memory(self, row: Row, data: dict[str, Any]) -> None:
-        """A process's own reading of its memory (copy-on-write reports USS and PSS before and
-        after touching the object): shown and added to the trend like a sample, so even a
-        run too quick for the sampler shows its memory."""
-        row.history.append(int(data["uss"]))
-        texts = {"uss": size(data["uss"]), "spark": sparkline(list(row.history))}
-        for key in ("rss", "pss"):
-            if isinstance(data.get(key), int):
-                texts[key] = size(data[key])
-        for key, text in texts.items():
-            if row.cells.get(key) != text:
-                row.cells[key] = text
-                self.update_cell(str(row.pid), key, self._cell(row, key, text))
+    # -- memory ----------------------------------------------------------------------------
+
+    def points(self, row: Row) -> list[MemoryPoint]:
+        """The memory points of a row's process: the run state's, else the row's own."""
+        proc = self.state.processes.get(row.pid) if self.state is not None else None
+        return proc.memory if proc is not None and proc.memory else row.points
+
+    def _draw_memory(self, row: Row) -> None:
+        points = self.points(row)
+        if not points:
+            return
+        last = points[-1]
+        row.history = [p.uss for p in points if p.uss is not None]
+        self._set(row, {"rss": size(last.rss), "uss": size(last.uss), "pss": size(last.pss),
+                        "spark": sparkline(row.history)})
 
     # -- samples ---------------------------------------------------------------------------
 
-    def apply_samples(self, samples: dict[int, ProcSample], gone: frozenset[int]) -> None:
+    def apply_samples(self, samples: dict[int, ProcSample], gone: frozenset[int],
+                      state: RunState | None = None) -> None:
+        """One pass of the sampler: its memory readings go into the run state's points (or the
+        row's, for a process no event named), the rest straight to the cells."""
+        at = time.monotonic()  # a clock every process shares: placed on the run's time line
+        if state is not None:
+            self.state = state
         for pid, sample in samples.items():
             row = self.rows_by_pid.get(pid)
             if row is None:
                 row = self._ensure(pid, sample.guess or "process", helper=True)
             if sample.ppid is not None:
                 row.ppid = sample.ppid
-            if sample.uss is not None:
-                row.history.append(sample.uss)
+            if sample.rss is not None or sample.uss is not None:
+                known = self.state is not None and pid in self.state.processes
+                if known and self.state is not None:
+                    self.state.sampled(pid, at, sample.rss, sample.pss, sample.uss)
+                else:
+                    t = row.points[-1].t if row.points else 0.0
+                    row.points.append(MemoryPoint(t, sample.rss, sample.pss, sample.uss, "sampler"))
+                    del row.points[:-KEEP_UNNAMED]
             self._draw(row, sample)
+            self._draw_memory(row)
         for pid in gone:
             row = self.rows_by_pid.get(pid)
             if row is not None and row.ended is None:
@@ -179,12 +217,10 @@ class ProcessTable(DataTable[Any]):
         elif row.pid in self.held:
             texts["state"] = "held"
         elif sample is not None:
-            texts["state"] = sample.state
+            texts["state"] = state_word(sample.state)
         if sample is not None and row.ended is None:
-            texts.update(rss=size(sample.rss), uss=size(sample.uss), pss=size(sample.pss),
-                         cpu="" if sample.cpu is None else f"{sample.cpu:.0f}",
-                         threads="" if sample.threads is None else str(sample.threads),
-                         spark=sparkline(list(row.history)))
+            texts.update(cpu="" if sample.cpu is None else f"{sample.cpu:.0f}",
+                         threads="" if sample.threads is None else str(sample.threads))
         return texts
 
     def _cell(self, row: Row, key: str, text: str) -> Text:
@@ -204,7 +240,10 @@ class ProcessTable(DataTable[Any]):
         return Text(text)
 
     def _draw(self, row: Row, sample: ProcSample | None = None) -> None:
-        for key, text in self._texts(row, sample).items():
+        self._set(row, self._texts(row, sample))
+
+    def _set(self, row: Row, texts: dict[str, str]) -> None:
+        for key, text in texts.items():
             if row.cells.get(key) == text:
                 continue
             row.cells[key] = text
