@@ -130,7 +130,9 @@ def ending() -> None:
     event (a `memory` event, which no finding reads and the log does not show)."""
     reading = memory()
     if reading:
-        emit("memory", f"{_role} is ending", data={**reading, "at": "end"})
+        mib = {k: f"{v / 1048576:.1f} MiB" for k, v in reading["memory"].items()}
+        emit("memory", f"{_role} is ending: RSS {mib['rss']}, PSS {mib['pss']}, USS {mib['uss']}",
+             data={**reading, "at": "end"})
 
 
 def observe(what: str, text: str, **data: Any) -> None:
