@@ -153,7 +153,8 @@ def test_a_scenarios_help_lists_its_knobs_with_their_values_and_defaults(name: s
         assert knob.flag in listed, (knob.flag, out.stdout)
         allows, default = expected(spec, knob)
         assert allows in listed[knob.flag] and default in listed[knob.flag], listed[knob.flag]
-    own = {"python -m scenarios": {"--step", "--control"}, "statelab run": {"--json", "--step", "--python"}}
+    own = {"python -m scenarios": {"--step", "--pace", "--control"},
+           "statelab run": {"--json", "--step", "--pace", "--python"}}
     assert set(listed) == {*(k.flag for k in spec.knobs().values()), "-h", *own[command]}
 
 
