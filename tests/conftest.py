@@ -1,5 +1,6 @@
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ os.environ["STATELAB_EXTRA_SCENARIOS"] = ",".join([
 os.environ["PYTHONPATH"] = os.pathsep.join(
     [str(HERE.parent), *filter(None, [os.environ.get("PYTHONPATH")])])
 sys.path.insert(0, str(HERE.parent))
+# the runs the app saves (tui/history.py) go to a folder of the test session, never the user's
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="statelab-tests-data-")
 
 from tests.runs import START_METHODS  # noqa: E402  (after the path is set)
 
