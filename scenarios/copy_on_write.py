@@ -362,20 +362,21 @@ def findings(run: RunState) -> list[Finding]:
                        f"{before['shared']:,} pages the child shared with the parent ({detail})"
                        f"{released}; {growth}")
 
-    def copies(mode: str) -> tuple[bool | None, str]:
+    def copies(index: int, mode: str) -> Finding:
+        fid, claim, lesson = CLAIMS[index]
+        # a touch this run did not make, or pages never shared, is not what the claim is about
         if how != mode:
-            return None, f"the child did not {mode} in this run; run with --touch {mode}"
+            return Finding(fid, claim, None, lesson, f"the child did not {mode} in this run; run "
+                           f"with --touch {mode}", applies=False)
         if not before["shared"]:
-            return None, (f"no page of the object was shared, so none could be copied: before "
-                          f"the touch, {seen}; {growth}")
-        return copied >= BIG * before["shared"], copies_evidence
+            return Finding(fid, claim, None, lesson, f"no page of the object was shared, so none "
+                           f"could be copied: before the touch, {seen}; {growth}", applies=False)
+        return Finding(fid, claim, copied >= BIG * before["shared"], lesson, copies_evidence)
 
-    reads, reads_evidence = copies("read")
-    writes, writes_evidence = copies("write")
     return [
         Finding(CLAIMS[0][0], CLAIMS[0][1], sharing, fork, shares_evidence),
-        Finding(CLAIMS[1][0], CLAIMS[1][1], reads, CLAIMS[1][2], reads_evidence),
-        Finding(CLAIMS[2][0], CLAIMS[2][1], writes, CLAIMS[2][2], writes_evidence),
+        copies(1, "read"),
+        copies(2, "write"),
     ]
 
 

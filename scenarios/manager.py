@@ -186,8 +186,10 @@ def through_queue(run: RunState) -> Finding:
     seen = run.first("parent-reads-dict")
     holds, evidence = None, missing(run, "child-got-proxies", "child-changed-dict",
                                     "parent-reads-dict")
+    applies = True
     if got and changed and got["value"] == changed["value"]:
-        # a change can be seen only if it happened
+        # a change can be seen only if it happened: the claim is not about this run
+        applies = False
         evidence = (f"the child's writes left the dict as it was ({got['value']}): there was no "
                     "change for the parent to see")
     elif got and changed and seen:
@@ -204,7 +206,7 @@ def through_queue(run: RunState) -> Finding:
     # the lesson: shared objects can only be inherited, never passed through a Queue
     return Finding("proxy-passes-through-queue",
                    "A manager's proxy can be passed through a Queue, and changes made through it "
-                   "reach the other process", holds, False, evidence)
+                   "reach the other process", holds, False, evidence, applies=applies)
 
 
 def typecode_ignored(run: RunState) -> Finding:

@@ -78,10 +78,12 @@ def findings(run: RunState) -> list[Finding]:
     right_after = run.config.get("mutate") == "right-after-put"
 
     sees: bool | None = None
+    sees_applies = True
     sees_evidence = missing(run, "parent-put", "child-received", "parent-changed",
                             "child-after-change")
     if put and changed and put["value"] == changed["value"]:
-        # a change can be seen only if it happened
+        # a change can be seen only if it happened: the claim is not about this run
+        sees_applies = False
         sees_evidence = (f"the parent's dict was {put['value']} when put and {changed['value']} "
                          "after its change: nothing changed, so there was nothing to see")
     elif put and received and after and changed:
@@ -110,7 +112,7 @@ def findings(run: RunState) -> list[Finding]:
     return [
         Finding("child-sees-parent-change",
                 "The child sees a change the parent makes to the dict after putting it",
-                sees, False, sees_evidence),
+                sees, False, sees_evidence, applies=sees_applies),
         Finding("same-id", "The dict has the same id() in parent and child",
                 same, False, same_evidence),
     ]

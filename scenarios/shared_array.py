@@ -76,7 +76,7 @@ def findings(run: RunState) -> list[Finding]:
     if changed and not changed["changed"]:
         return [Finding("child-sees-parent-change", claim, None, True,
                         f"the parent's change left arr[0] as it was ({changed['before']!r}), so "
-                        "there was no change for the child to see")]
+                        "there was no change for the child to see", applies=False)]
     if not (first and after and changed):
         return [Finding("child-sees-parent-change", claim, None, True,
                         missing(run, "child-first-read", "parent-changed", "child-after-change"))]

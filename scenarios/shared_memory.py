@@ -202,8 +202,10 @@ def findings(run: RunState) -> list[Finding]:
                     f"crc32 {seen['crc32']:#010x} and {seen['items']}")
 
     back, back_why = None, missing(run, "parent-created", "child-wrote", "after-child-exit")
+    back_applies = True
     if made and wrote and (made["head"], made["items"]) == (wrote["head"], wrote["items"]):
-        # a change can be seen only if it happened
+        # a change can be seen only if it happened: without one the claim is not about this run
+        back_applies = False
         back_why = (f"the child's write left {wrote['head']} and {wrote['items']} as the parent "
                     "had made them: there was no change for the parent to see")
     elif made and wrote and after:
@@ -221,7 +223,7 @@ def findings(run: RunState) -> list[Finding]:
                     f"{run.start_method} with --order {run.config.get('order')}")
 
     gone, gone_why = None, missing(run, "child-attached", "after-child-exit")
-    if unlink == "child":
+    if unlink == "child":  # a segment the child unlinked is not one "nobody unlinked"
         gone_why = "the child unlinked the segment itself; run with --unlink parent or never"
     elif (tracker := run.first("child-tracker-ended")) and not tracker["ended"]:
         gone_why = (f"the child's own resource tracker (pid {tracker['pid']}) was still running "
@@ -241,13 +243,13 @@ def findings(run: RunState) -> list[Finding]:
                 "A child that attaches by name reads the bytes and items the parent wrote",
                 sees, True, sees_why),
         Finding("parent-sees-child-write", "The parent sees what the child wrote", back, True,
-                back_why),
+                back_why, applies=back_applies),
         Finding("child-shares-parent-tracker",
                 "The child reports to the same resource tracker as its parent", same, None,
                 same_why),
         Finding("child-exit-removes-segment",
                 "A segment nobody unlinked is removed when the child that attached to it exits",
-                gone, False, gone_why),
+                gone, False, gone_why, applies=unlink != "child"),
         tracker_warned(run, warned),
     ]
 

@@ -104,11 +104,12 @@ def findings(run: RunState) -> list[Finding]:
     after = run.first("child-after-change")
     fork = run.start_method == "fork"
     sees = same = None
+    sees_applies = True
     sees_evidence = missing(run, "child-first-read", "parent-changed", "child-after-change")
     same_evidence = missing(run, "parent-created", "child-first-read")
     if changed and not changed["changed"]:
-        # a change can be seen only if it happened: neither holds nor fails
-        sees_evidence = unchanged(changed, after)
+        # a change can be seen only if it happened: the claim is not about this run
+        sees_applies, sees_evidence = False, unchanged(changed, after)
     elif changed and after and first:
         sees = after["value"] == changed["value"]
         sees_evidence = (f"the child read {first['value']!r} before and {after['value']!r} after; "
@@ -124,7 +125,7 @@ def findings(run: RunState) -> list[Finding]:
                          + "; either way, the number in shared memory is the same one")
     return [
         Finding("child-sees-parent-change", "The child sees the parent's change to the Value",
-                sees, True, sees_evidence),
+                sees, True, sees_evidence, applies=sees_applies),
         Finding("same-id", "The Value has the same id() in parent and child",
                 same, fork, same_evidence),
     ]

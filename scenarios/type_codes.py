@@ -147,12 +147,14 @@ def _wraps(run: RunState, kind: str, tried: dict[str, dict[str, Any]],
     wraps = up["value"] == low and down["value"] == high
     if wraps:
         evidence += ": ctypes keeps the low bits and says nothing"
-    elif kind == "float":
-        evidence += (": a C float does not wrap; past its max it rounds to the nearest value it "
-                     "holds, or is inf" if run.config.get("typecode") == "f" else
-                     ": the double after the max is already inf, and a C double stores inf as "
-                     "inf")
     return Finding("wraps-silently", claim, wraps, None, evidence)
+
+
+def _float_wraps(code: TypeCode, found: Finding) -> Finding:
+    """Wrapping is what integers do: a C float or double has no other end to go to."""
+    past = ("just past its max it rounds back to the max, far past it is inf" if code.code == "f"
+            else "the double after the max is already inf, and it stores inf as inf")
+    return found.not_applicable(f"a C {code.c_type} has no other end to wrap to: {past}")
 
 
 def _wrong_kind(run: RunState, tried: dict[str, dict[str, Any]]) -> Finding:
@@ -169,11 +171,12 @@ def _wrong_kind(run: RunState, tried: dict[str, dict[str, Any]]) -> Finding:
 
 def findings(run: RunState) -> list[Finding]:
     tried, read = _by_label(run, "parent-stored"), _by_label(run, "child-read")
-    kind = typecode(str(run.config["typecode"])).kind
+    code = typecode(str(run.config["typecode"]))
     info = run.first("type") or {}
+    wraps = _wraps(run, code.kind, tried, read, info.get("low"), info.get("high"))
     return [
         _stored_exactly(run, tried, read),
-        _wraps(run, kind, tried, read, info.get("low"), info.get("high")),
+        wraps if code.kind != "float" else _float_wraps(code, wraps),
         _wrong_kind(run, tried),
     ]
 

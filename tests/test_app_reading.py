@@ -79,4 +79,4 @@ def test_an_exported_transcript_loads_again(tmp_path: Path) -> None:
     text = md.read_text()
     assert "Status: ok" in text
     assert ("- ✓ **The Value has the same id() in parent and child**: does not hold in this "
-            "run; the lesson says it does not hold.") in text
+            "run; the lesson says it does not hold, and it is right.") in text

@@ -19,7 +19,7 @@ from rich.console import Console
 
 from scenarios.engine import catalog
 from scenarios.engine.protocol import Event, FindingEvent, RunEnd, RunStart, from_wire
-from scenarios.engine.state import BELIEF, LESSON, RunState, verdict
+from scenarios.engine.state import BELIEF, LESSON, RunState, legend, verdict
 from tests.appsupport import until
 from tests.runs import run
 from tui import export, timeline
@@ -29,7 +29,7 @@ from tui.widgets import colours
 
 Reading = tuple[str, str, str, str]  # mark, claim, what happened, what the source says
 EXTRA = {"pass-via-queue": ("--wait", "0.2")}
-MARKS = "✓✗?•"
+MARKS = "✓✗?•–"
 TRISTATE = (True, False, None)
 
 
@@ -39,11 +39,14 @@ def headless(name: str) -> RunState:
 
 
 def made_up(source: str) -> RunState:
-    """A run with one finding for each of the 9 combinations of holds and lesson."""
+    """A run with one finding for each of the 18 combinations of holds, lesson and whether the
+    claim applies to the run."""
     events: list[Event] = [RunStart(0.0, 1, "runner", "a made-up run", {
         "config": {"scenario": "made-up", "start_method": "fork"}, "claims_from": source})]
-    for n, (holds, lesson) in enumerate((h, s) for h in TRISTATE for s in TRISTATE):
-        events.append(FindingEvent(0.1, 1, "runner", "", id=f"f{n}",
+    combinations = ((h, s, a) for h in TRISTATE for s in TRISTATE for a in (True, False))
+    for n, (holds, lesson, applies) in enumerate(combinations):
+        events.append(FindingEvent(0.1, 1, "runner", "", None if applies else {"applies": False},
+                                   id=f"f{n}",
                                    claim=f"claim {n}: holds={holds}, lesson={lesson}",
                                    holds=holds, lesson=lesson, evidence=f"evidence {n}"))
     events.append(RunEnd(0.2, 1, "runner", "run ended: ok", status="ok"))
@@ -118,21 +121,25 @@ async def test_app_cli_and_export_read_every_finding_alike(states: dict[str, Run
 # -- the verdict model itself ---------------------------------------------------------------
 
 class Claim:
-    def __init__(self, holds: bool | None, lesson: bool | None) -> None:
+    def __init__(self, holds: bool | None, lesson: bool | None, applies: bool = True) -> None:
         self.holds = holds
         self.lesson = lesson
+        self.applies = applies
 
 
 HAPPENED = {True: "holds", False: "does not hold", None: "could not be checked"}
 
 
 @pytest.mark.parametrize("source", [LESSON, BELIEF])
+@pytest.mark.parametrize("applies", [True, False], ids=lambda v: f"applies={v}")
 @pytest.mark.parametrize("lesson", TRISTATE, ids=lambda v: f"lesson={v}")
 @pytest.mark.parametrize("holds", TRISTATE, ids=lambda v: f"holds={v}")
 def test_every_combination_reads_one_way(holds: bool | None, lesson: bool | None,
-                                         source: str) -> None:
-    v = verdict(Claim(holds, lesson), source)
-    if holds is None:
+                                         applies: bool, source: str) -> None:
+    v = verdict(Claim(holds, lesson, applies), source)
+    if not applies:
+        mark, tone = "–", "n/a"
+    elif holds is None:
         mark, tone = "?", "unchecked"
     elif lesson is None:
         mark, tone = "•", "unsaid"
@@ -141,19 +148,45 @@ def test_every_combination_reads_one_way(holds: bool | None, lesson: bool | None
     else:
         mark, tone = "✗", "differs"
     assert (v.mark, v.tone) == (mark, tone)
-    assert v.happened == HAPPENED[holds]
+    assert v.happened == (HAPPENED[holds] if applies else "not applicable")
     said = {True: "says it holds", False: "says it does not hold", None: "says nothing about it"}
-    assert v.said == f"{source} {said[lesson]}"
-    if tone in ("agrees", "differs"):
-        how = {(LESSON, True): "as the lesson says", (LESSON, False): "unlike what the lesson says",
-               (BELIEF, True): "as commonly believed", (BELIEF, False): "unlike common belief"}
-        assert v.summary == f"{v.happened}, {how[source, tone == 'agrees']}"
+    judged = {"agrees": ", and it is right", "differs": ", but it is wrong here"}.get(tone, "")
+    assert v.said == f"{source} {said[lesson]}{judged}"
+    if tone == "agrees":
+        how = {LESSON: "as the lesson says", BELIEF: "as commonly believed"}[source]
+        assert v.summary == f"{v.happened}, {how}"
+    elif tone == "differs":
+        assert v.summary == f"{v.happened}: {source} is wrong here (it {said[lesson]})"
     else:
         assert v.summary == v.happened
-    # coloured by agreement in both front ends: never red for what the source predicts
-    for tones in (colours.TONES, timeline.TONES):
+    # the mark is styled by whether the source was right, in both front ends: no green (agreeing
+    # is no success), loud only where the source is wrong, and what happened is neutral
+    for tones, happened in ((colours.TONES, colours.HAPPENED), (timeline.TONES, timeline.HAPPENED)):
         style = tones[v.tone]
-        assert ("green" in style) == (tone == "agrees")
+        assert "green" not in style and "green" not in happened and "red" not in happened
         assert ("red" in style) == (tone == "differs")
-        assert ("yellow" in style) == (tone == "unchecked")
-        assert (style == "dim") == (tone == "unsaid")
+        assert (style == "dim") == (tone in ("unsaid", "n/a"))
+    assert colours.TONES == timeline.TONES and colours.HAPPENED == timeline.HAPPENED
+
+
+def test_a_claim_without_applies_reads_as_applying() -> None:
+    """Findings from before `applies` (an old transcript's, a Claim without the field) apply."""
+    assert verdict(Claim(True, True)).mark == verdict(_OldClaim(True, True)).mark == "✓"
+    old = from_wire({"t": 0.1, "pid": 1, "role": "runner", "kind": "finding", "text": "",
+                     "id": "x", "claim": "c", "holds": False, "lesson": True, "evidence": "e"})
+    assert isinstance(old, FindingEvent) and old.applies
+    assert verdict(old).mark == "✗"
+
+
+class _OldClaim:
+    def __init__(self, holds: bool | None, lesson: bool | None) -> None:
+        self.holds = holds
+        self.lesson = lesson
+
+
+def test_every_mark_has_a_legend_line() -> None:
+    for source in (LESSON, BELIEF):
+        marks = [mark for mark, _, _ in legend(source)]
+        assert sorted(marks) == sorted(MARKS)
+        words = dict((mark, text) for mark, text, _ in legend(source))
+        assert words["✗"] == f"{source} is wrong here" and words["–"] == "not applicable"

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from scenarios.engine.protocol import Event, Output
-from scenarios.engine.state import KEEP_EVENTS, KEEP_OUTPUT, KEEP_PER_KEY, RunState
+from scenarios.engine.state import KEEP_EVENTS, KEEP_OUTPUT, KEEP_PER_KEY, RunState, legend
 
 
 @dataclass
@@ -136,8 +136,10 @@ def markdown(t: Transcript) -> str:
         lines.append(f"| {e.t:.3f} | {_cell(e.role)} | {e.pid} | {e.kind} | {_cell(e.text)} |")
     if state.findings:
         lines += ["", "## Findings", "",
-                  f"✓ agrees with {state.source}, ✗ differs from it, ? could not be checked, "
-                  f"• {state.source} says nothing about it.", ""]
+                  "Each finding says what happened in this run (holds, does not hold, not "
+                  f"applicable, could not be checked) and whether {state.source} was right: "
+                  + "; ".join(f"{mark} {words}" for mark, words, _ in legend(state.source))
+                  + ".", ""]
         lines += findings(state)
     return "\n".join(lines) + "\n"
 

@@ -28,7 +28,7 @@ from scenarios.engine.argv import HELP, HelpShown, Option, build_parser, overvie
 from scenarios.engine.ctypes_table import quote
 from scenarios.engine.knobs import START_METHODS, Config, ConfigError
 from scenarios.engine.protocol import Observe
-from scenarios.engine.state import LESSON, RunState, verdict
+from scenarios.engine.state import LESSON, RunState, legend, verdict
 from tui import interpreters
 from tui.interpreters import Interpreter
 from tui.lines import LineReader
@@ -235,7 +235,8 @@ def report(name: str, over: str, columns: list[Variant], complete: bool) -> dict
             "config": v.config.to_json() if v.config is not None else None,
             "interpreter": v.interpreter(), "exit_code": v.exit_code,
             "findings": [{"id": f.id, "claim": f.claim, "holds": f.holds, "lesson": f.lesson,
-                          "mark": verdict(f, v.state.source).mark, "evidence": f.evidence}
+                          "applies": f.applies, "mark": verdict(f, v.state.source).mark,
+                          "evidence": f.evidence}
                          for f in v.state.findings],
             "observations": key_observations(v.state),
         }
@@ -253,12 +254,12 @@ def matrix(name: str, over: str, columns: list[Variant]) -> Any:
     from rich.table import Table
     from rich.text import Text
 
-    from tui.timeline import TONES
+    from tui.timeline import HAPPENED, TONES
 
     source = next((v.state.source for v in columns if v.ran), LESSON)
     table = Table(title=f"{name}, once per {over}", title_justify="left", show_lines=True,
-                  caption=f"✓ agrees with {source}, ✗ differs from it, ? could not be checked, "
-                          f"• {source} says nothing", caption_justify="left")
+                  caption=", ".join(f"{mark} {words}" for mark, words, _ in legend(source)),
+                  caption_justify="left")
     table.add_column("", ratio=3)
     for v in columns:
         table.add_column(v.label, ratio=2)
@@ -280,9 +281,9 @@ def matrix(name: str, over: str, columns: list[Variant]) -> Any:
             if found is None:
                 cells.append(Text("—", style="dim"))
                 continue
-            verdict_ = verdict(found, v.state.source)
-            cells.append(Text(f"{verdict_.mark} {verdict_.happened}",
-                              style=TONES[verdict_.tone]))
+            verdict_ = verdict(found, v.state.source)  # the mark in its tone, what happened neutral
+            cells.append(Text.assemble((verdict_.mark, TONES[verdict_.tone]), " ",
+                                       (verdict_.happened, HAPPENED)))
         table.add_row(Text.assemble((fid, "bold"), "\n", claim), *cells)
     observed = [key_observations(v.state) for v in columns]
     keys = list(dict.fromkeys(k for seen in observed for k in seen))[:MAX_OBSERVATIONS]

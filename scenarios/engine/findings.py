@@ -11,13 +11,30 @@ from scenarios.engine.state import LESSON, RunState, verdict
 TYPE_CHECKING = False  # typing costs a few ms at start-up: imported only for the checker
 
 class Finding(Fields):
-    fields = ("id", "claim", "holds", "lesson", "evidence")  # in the constructor's order
+    fields = ("id", "claim", "holds", "lesson", "evidence", "applies")  # the constructor's order
     __slots__ = fields
     id: str  # stable, kebab-case
     claim: str
     holds: bool | None  # what happened in this run; None when the run could not tell
     lesson: bool | None  # what the lesson says; None when it says nothing
-    evidence: str
+    evidence: str  # what was observed; for a claim that does not apply, why it does not
+    applies: bool  # False: the claim is not about this configuration (not "could not tell")
+
+    def __init__(self, id: str, claim: str, holds: bool | None, lesson: bool | None,
+                 evidence: str, applies: bool = True) -> None:
+        super().__init__(id, claim, holds, lesson, evidence, applies)
+
+    def not_applicable(self, why: str) -> Finding:
+        """This finding, for a configuration the claim is not about (the deadlock of a lock
+        taken twice when nothing takes it twice): it reads "not applicable", `why` leads its
+        evidence, and `holds` keeps what the run saw, for whoever wants the bare fact."""
+        return Finding(self.id, self.claim, self.holds, self.lesson,
+                       f"{why}; {self.evidence}" if self.evidence else why, applies=False)
+
+    @property
+    def data(self) -> dict[str, bool]:
+        """What the finding event carries in its data: only a claim that does not apply says so."""
+        return {} if self.applies else {"applies": False}
 
     @property
     def agrees(self) -> bool | None:

@@ -1,8 +1,10 @@
 """The Findings tab: each claim, what happened in this run, and what its source says.
 
 Drawn from the run's `RunState`: each finding reads as `verdict()` says (the
-same mark and words as `statelab run` and the export), its tone coloured as
-colours.TONES says. `plain()` is the text of the very lines drawn.
+same mark and words as `statelab run` and the export): what happened in a
+neutral style, whatever it was; the mark, which says whether the lesson was
+right, styled as colours.TONES says, loud only where the lesson is wrong.
+`plain()` is the text of the very lines drawn.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from scenarios.engine.state import RunState
-from tui.widgets.colours import TONES
+from tui.widgets.colours import HAPPENED, TONES
 
 PLACEHOLDER = "No findings yet: run the scenario (r), or step through it (s)."
 
@@ -35,7 +37,8 @@ def blocks(state: RunState) -> list[tuple[Text | None, list[Text]]]:
         tone = TONES[v.tone]
         found.append((Text(v.mark, style=tone), [
             Text(finding.claim, style="bold"),
-            Text.assemble((v.happened, tone), " in this run; ", v.said),
+            Text.assemble((v.happened, HAPPENED), " in this run; ",
+                          (v.said, tone if v.tone == "differs" else "")),
             Text.assemble(("evidence: ", "bold"), finding.evidence),
             Text(f"id: {finding.id}", style="dim")]))
     return found
