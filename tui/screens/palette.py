@@ -25,6 +25,12 @@ class ListsScenarios(Protocol):
     def scenario_specs(self) -> list[Scenario]: ...
 
 
+# the app's actions on past runs, run by name (the palette never imports the app)
+RUN_ACTIONS = (("history: past runs", "history", "this session's runs and the saved ones (h)"),
+               ("compare: the last run with the one before", "compare",
+                "findings and observations side by side, differences marked (c)"))
+
+
 class ScenarioCommands(Provider):
     """The command palette lists the scenarios."""
 
@@ -33,12 +39,19 @@ class ScenarioCommands(Provider):
         return screen.scenario_specs() if isinstance(screen, ListsScenarios) else catalog.all_specs()
 
     async def discover(self) -> Hits:
+        for text, action, help in RUN_ACTIONS:
+            yield DiscoveryHit(text, partial(self.app.run_action, action), help=help)
         for spec in self._scenarios():
             yield DiscoveryHit(f"scenario: {spec.name}", partial(self._choose, spec.name),
                                help=spec.summary)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
+        for text, action, help in RUN_ACTIONS:
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), partial(self.app.run_action, action),
+                          help=help)
         for spec in self._scenarios():
             text = f"scenario: {spec.name}"
             score = matcher.match(f"{text} {spec.title}")
