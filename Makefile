@@ -5,7 +5,7 @@ STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/bench_runner_memory.py
 	$(BIN)/python benchmarks/bench_slow_reader.py
 	$(BIN)/python benchmarks/bench_app_flood.py
+
+# the README's pictures (docs/images/*.svg), made by the app from real runs: run it alone
+screenshots: $(STAMP_TEST)
+	$(COMPILE)
+	$(BIN)/python -m tui.screenshots
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache

@@ -22,10 +22,9 @@ class HeaderInfo(Static):
 
     def info(self, width: int) -> str:
         info = self.interpreter
-        where = str(info.get("platform", "?"))
-        if width < 100:
-            where = where.split()[0]
-        return (f"Python {info.get('python', '?')} · {where} · "
+        if width < 120:  # the status needs the room more: the version is what matters
+            return f"Python {info.get('python', '?')} "
+        return (f"Python {info.get('python', '?')} · {info.get('platform', '?')} · "
                 f"default start: {info.get('default_start_method', '?')} ")
 
     def render(self) -> Table:

@@ -66,6 +66,17 @@ REDRAW_BUDGET = 0.03
 Entry = tuple[float, int, "Event | Gap"]  # (t, order of arrival, what): the log's time order
 
 
+def role_order(role: str, pid: int) -> tuple[int, int, str]:
+    """Columns go parent, child, child-2, … child-10, then any other role by name: the same
+    order in every run, whichever process spoke first."""
+    if role == "parent":
+        return (0, 0, "")
+    head, _, n = role.rpartition("-")
+    if role == "child" or (head == "child" and n.isdigit()):
+        return (1, int(n) if role != "child" else 1, "")
+    return (2, 0, role)
+
+
 def weight(entry: Entry) -> int:
     """How many events a row stands for."""
     item = entry[2]
@@ -145,7 +156,8 @@ class ObservationLog(Vertical):
             proc = state.processes.get(event.pid)
             if (proc is not None and not proc.helper and proc.role != "runner"
                     and event.role != "runner" and event.pid not in self.columns):
-                self.columns.append(event.pid)
+                self.columns.append(event.pid)  # in the roles' order: parent, child, child-2…
+                self.columns.sort(key=lambda pid: role_order(state.processes[pid].role, pid))
             if isinstance(event, Output) and event.role == "runner" and "left_out" in event.data:
                 self.stream_left_out = True
             self._order += 1

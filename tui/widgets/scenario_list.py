@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
@@ -13,7 +14,10 @@ from scenarios.engine.knobs import Scenario
 
 
 class ScenarioList(OptionList):
-    """One option per scenario that can be loaded; its id is the scenario's name."""
+    """One option per scenario that can be loaded; its id is the scenario's name. Enter runs
+    the highlighted one (a click only chooses it)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "app.run", "run", show=False)]
 
     def __init__(self, specs: list[Scenario], **kwargs: Any) -> None:
         options: list[Option | None] = []
