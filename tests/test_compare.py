@@ -134,3 +134,25 @@ async def test_history_keeps_both_runs_of_a_session(app: StatelabApp, data_home:
         await until(pilot, lambda: isinstance(app.screen, CompareScreen), what="the compare")
         assert app.screen.first is first and app.screen.second is second
     assert wait_gone(run_pids(first.state.events) | run_pids(second.state.events)) == []
+
+
+def palette_offers(app: StatelabApp, text: str) -> bool:
+    from textual.command import CommandList
+
+    lists = app.screen.query(CommandList)
+    return bool(lists) and any(text in str(o.prompt) for o in lists.first().options)
+
+
+async def test_the_palette_opens_the_history_and_compare_needs_two_runs(data_home: Path) -> None:
+    app = StatelabApp("shared-value")
+    async with opened(app, SIZE) as pilot:
+        await pilot.press("c")  # no run yet: it says what is needed, and nothing opens
+        await until(pilot, lambda: any("two runs" in n.message for n in app._notifications),
+                    what="the notice")
+        assert app.screen is app.lab
+        await pilot.press("ctrl+p")
+        await pilot.press(*"history")
+        await until(pilot, lambda: palette_offers(app, "history: past runs"), what="the hit")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, HistoryScreen), what="the history")
+        assert app.screen.table.row_count == 0

@@ -37,7 +37,7 @@ class Line:
 
 
 def _short(value: Any) -> str:
-    text = str(value)
+    text = "none" if value is None else str(value)
     return text if len(text) <= 40 else text[:39] + "…"
 
 
