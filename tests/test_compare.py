@@ -127,6 +127,7 @@ async def test_history_keeps_both_runs_of_a_session(app: StatelabApp, data_home:
         await until(pilot, lambda: lab.past is not None and lab.state.ended, what="the past run")
         assert app.screen is lab
         assert lab.state.events == first.state.events
+        assert first.rows and lab.process_rows() == first.rows  # the table as it ended
         assert lab.header.plain().count("past run: shared-value under ") == 1
         assert len(app.history.runs) == 2  # showing it made no new run
 

@@ -17,8 +17,8 @@ The file format (a transcript, version 1), one JSON object per line:
 - the run's events, each line the wire form the engine writes (`Event.encode()`:
   `protocol.decode` reads it back as the same event);
 - `{"sample": {"t": SECONDS, "procs": [{"pid", "ppid", "state", "rss", "uss", "pss",
-  "cpu", "threads", "guess"}, ...], "gone": [PID, ...]}}`: one sampling pass, `t` on
-  the events' clock;
+  "cpu", "threads", "guess"}, ...], "gone": [PID, ...], "after": N}}`: one sampling
+  pass, `t` on the events' clock, received after the first N events of the file;
 - the last line `{"rows": [{COLUMN: TEXT, ...}, ...]}`: the process table as shown.
 
 Lines that are not events have no `kind` and one key (`statelab`, `sample`,
@@ -70,11 +70,13 @@ class Sampled:
     t: float
     samples: dict[int, ProcSample]
     gone: frozenset[int] = frozenset()
+    after: int | None = None  # how many of the run's kept events the table had then
+
 
     def to_line(self) -> str:
         procs = [{k: getattr(s, k) for k in SAMPLE_FIELDS}
                  for s in list(self.samples.values())[:KEEP_SAMPLED]]
-        return json.dumps({"sample": {"t": round(self.t, 6), "procs": procs,
+        return json.dumps({"sample": {"t": round(self.t, 6), "procs": procs, "after": self.after,
                                       "gone": sorted(self.gone)[:KEEP_SAMPLED]}},
                           ensure_ascii=False) + "\n"
 
@@ -136,7 +138,7 @@ class RunRecord:
         t = t + (time.monotonic() - mono) if mono else 0.0
         if self.samples:
             t = max(t, self.samples[-1].t)
-        self.samples.append(Sampled(t, dict(samples), gone))
+        self.samples.append(Sampled(t, dict(samples), gone, len(self.state.events)))
 
     def finish(self, rows: list[dict[str, str]]) -> None:
         self.rows = rows
@@ -166,16 +168,16 @@ class RunRecord:
         return self.summary().label
 
     def timeline(self) -> list[Event | Sampled]:
-        """Events and samples in the order they happened (a sample after the events of its
-        time: the table had those when it was taken)."""
+        """Events and samples in the order the table received them: a sample after the events
+        the table had when it came (`after`), or, not known, after the events of its time."""
         items: list[Event | Sampled] = list(self.state.events)
         if not self.samples:
             return items
         merged: list[Event | Sampled] = []
         samples = iter(self.samples)
         nxt = next(samples, None)
-        for event in items:
-            while nxt is not None and nxt.t < event.t:
+        for n, event in enumerate(items):
+            while nxt is not None and (nxt.t < event.t if nxt.after is None else nxt.after <= n):
                 merged.append(nxt)
                 nxt = next(samples, None)
             merged.append(event)

@@ -69,7 +69,8 @@ def _lines(f: IO[bytes], notes: Callable[[int, str], None]) -> Iterator[tuple[in
         if total > MAX_BYTES:
             notes(number, f"the file goes on past {MAX_BYTES >> 20} MiB: not read further")
             return
-    notes(MAX_LINES, f"the file goes on past {MAX_LINES:,} lines: not read further")
+    if f.readline(1):
+        notes(MAX_LINES, f"the file goes on past {MAX_LINES:,} lines: not read further")
 
 
 def _number(value: Any, *, whole: bool = False) -> bool:
@@ -98,7 +99,9 @@ def _sample(body: Any) -> Sampled:
                                        sizes[3], None if cpu is None else float(cpu),
                                        sizes[4], guess[:40])
     pids = frozenset(g for g in gone[:KEEP_SAMPLED] if _number(g, whole=True))
-    return Sampled(float(body["t"]), samples, pids)
+    after = body.get("after")
+    return Sampled(float(body["t"]), samples, pids,
+                   after if isinstance(after, int) and not isinstance(after, bool) else None)
 
 
 def _rows(body: Any) -> list[dict[str, str]]:
