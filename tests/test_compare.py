@@ -94,6 +94,12 @@ async def test_the_history_screen_compares_a_marked_run_with_another(data_home: 
         await pilot.press("d")  # only the differences
         assert all(row.startswith("≠") for row in screen.plain().splitlines())
 
+        await pilot.press("escape")  # back to the history: c compares a run with the one before
+        await until(pilot, lambda: isinstance(app.screen, HistoryScreen), what="the history")
+        await pilot.press("up", "c")  # the newest (spawn) with the one before it (fork)
+        await until(pilot, lambda: isinstance(app.screen, CompareScreen), what="the compare")
+        assert "fork" in app.screen.first.label and "spawn" in app.screen.second.label
+
 
 def run_over(app: StatelabApp, n: int) -> bool:
     return app.lab.run_id == n and app.lab.state.ended and not app.running

@@ -143,6 +143,25 @@ async def test_replay_at_its_pace_delivers_every_event_in_order() -> None:
         app.stop_run_now()
 
 
+async def test_a_stepped_run_replayed_never_says_paused() -> None:
+    app = StatelabApp("shared-value", replay=replay.read(DATA / "shared-value-step.jsonl"),
+                      paced=True)
+    headers: list[str] = []
+
+    def ended() -> bool:
+        headers.append(app.lab.header.plain())
+        return app.lab.state.ended
+
+    try:
+        async with opened(app, SIZE) as pilot:
+            await until(pilot, ended, what="the replayed run's end")
+            assert any(app.lab.state.of_kind("checkpoint"))  # it was held at checkpoints
+            assert not any("PAUSED" in h for h in headers)  # but a replay waits for no step
+            assert "past run: shared-value under" in headers[-1]
+    finally:
+        app.stop_run_now()
+
+
 async def test_play_shortens_long_pauses(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(replay, "MAX_GAP", 0.01)
     events = recorded("shared-value-fork.jsonl")
