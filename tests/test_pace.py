@@ -9,6 +9,7 @@ chooses the pace of the next run.
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import subprocess
@@ -66,6 +67,22 @@ def test_each_checkpoint_is_held_the_pace_and_nothing_observed_changes(start_met
     assert verdicts(paced) == verdicts(straight)
 
 
+# the pace is longer than pass-via-queue's receiver waits (--wait 0.3): a wait that counted the
+# hold would run out; interleave's two children are held at once, each let go by its own pace
+CASES = [("pass-via-queue", "--channel", "pipe", "--wait", "0.3"),
+         ("interleave", "--guard", "get_lock"),
+         ("race", "--guard", "get_lock", "--iterations", "20000")]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case[0])
+def test_a_paced_run_finds_what_a_straight_run_finds(case: tuple[str, ...]) -> None:
+    paced = run(*case, "--start-method", "fork", "--pace", "0.4")
+    straight = run(*case, "--start-method", "fork")
+    assert paced.status == straight.status == "ok"
+    assert any(held(e) for e in paced.events)
+    assert verdicts(paced) == verdicts(straight)
+
+
 def test_the_deadline_does_not_count_the_pace() -> None:
     # three holds of 0.4 s are more than the whole timeout of 0.5 s: the run still ends ok
     result = run(SCENARIO, "--start-method", "fork", "--pace", "0.4", "--timeout", "0.5",
@@ -114,6 +131,33 @@ def test_with_step_and_no_step_sent_the_pace_lets_it_go_on() -> None:
     assert proc.returncode == 0, lines
     assert '"status": "ok"' in lines[-1]
     assert sum('"hold": true' in line and '"pace": 0.3' in line for line in lines) == 1
+
+
+def test_a_paced_run_that_does_not_step_takes_no_step() -> None:
+    # with --control and no --step, `step` and `step parent` at the held checkpoint let nothing
+    # go sooner: each hold ends by its pace, and the runner says why in a note
+    proc = subprocess.Popen([sys.executable, "-m", "scenarios", "shared-value", "--control",
+                             "--pace", "0.5", "--start-method", "fork"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stdout is not None
+    events: list[dict[str, Any]] = []
+    try:
+        for raw in proc.stdout:
+            events.append(json.loads(raw))
+            if held(events[-1]):
+                proc.stdin.write(b"step\nstep parent\n")
+                proc.stdin.flush()
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdin.close()
+    assert proc.returncode == 0
+    i = next(i for i, e in enumerate(events) if held(e))
+    assert next_of(events, i)["t"] - events[i]["t"] >= 0.5
+    notes = [e["text"] for e in events if e["kind"] == "output" and e["role"] == "runner"]
+    assert len(notes) == 1 and "this run is paced, not in step mode" in notes[0], notes
 
 
 BAD = ["abc", "-1", "nan", "1e9", "0", "inf", "x" * 500]

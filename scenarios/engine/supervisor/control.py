@@ -75,7 +75,8 @@ class Control:
         words = line.split()
         verb = words[0].lower() if words else ""
         if verb in STEP and len(words) <= 1:
-            self.release()
+            if self.sup.cfg.step:  # a paced run that does not step lets each go by its pace only
+                self.release()
         elif verb in STEP and len(words) == 2:
             self.release_one(words[1])
         elif verb in STOP and len(words) == 1:
@@ -120,7 +121,7 @@ class Control:
         """`step ROLE` or `step PID`: let that process go on, if it waits for a step; else say
         once why not, naming those that do."""
         sup = self.sup
-        waiting = sup.waiting()
+        waiting = sup.waiting() if sup.cfg.step else []  # held for the pace alone: not a step's
         procs = sup.state.processes
         if name.isdigit():
             named = [pid for pid in procs if str(pid) == name]
