@@ -160,6 +160,18 @@ def test_a_paced_run_that_does_not_step_takes_no_step() -> None:
     assert len(notes) == 1 and "this run is paced, not in step mode" in notes[0], notes
 
 
+def test_the_pace_goes_through_the_runners_command_line() -> None:
+    from scenarios.engine.argv import parse_argv
+
+    cfg, _ = parse_argv(["shared-value", "--pace", "1.5", "--step"])
+    assert (cfg.pace, cfg.step, cfg.holds) == (1.5, True, True)
+    assert parse_argv(cfg.to_argv())[0] == cfg
+    assert cfg.to_json()["pace"] == 1.5
+    plain, _ = parse_argv(["shared-value"])
+    assert (plain.pace, plain.holds) == (None, False)
+    assert "--pace" not in plain.to_argv() and "pace" not in plain.to_json()
+
+
 BAD = ["abc", "-1", "nan", "1e9", "0", "inf", "x" * 500]
 
 

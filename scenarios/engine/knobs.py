@@ -144,8 +144,9 @@ class Config:
 
     def to_json(self) -> dict[str, Any]:
         knobs = {k: (v.decode("latin-1") if isinstance(v, bytes) else v) for k, v in self.knobs.items()}
+        paced = {} if self.pace is None else {"pace": self.pace}  # an unpaced run's is as before
         return {"scenario": self.scenario, "start_method": self.start_method,
-                "timeout": self.timeout, "step": self.step, "pace": self.pace, **knobs}
+                "timeout": self.timeout, "step": self.step, **paced, **knobs}
 
     def to_argv(self) -> list[str]:
         """The arguments that make `python -m scenarios` run this configuration."""
