@@ -176,3 +176,13 @@ async def test_app_cli_and_export_say_not_applicable_alike() -> None:
     assert want in read_export(export.markdown(export.Transcript(state, ["race"], [])))
     assert len(shown) == len(read_cli(cli.stdout)) == 2, "both findings, in each"
     assert "– not applicable" in cli.stdout, "the legend under the table names the mark used"
+
+
+def test_the_help_screen_explains_every_mark() -> None:
+    from tui.screens.help import HELP
+
+    section = HELP[HELP.index("**Reading the findings.**"):]
+    for words in ("holds", "does not hold", "not applicable", "could not be checked"):
+        assert f"*{words}*" in section, words
+    for mark in "✓✗•?–":  # each mark the front ends draw, on a line of its own
+        assert re.search(rf"^- `{re.escape(mark)}` \S", section, re.MULTILINE), mark
