@@ -1,6 +1,9 @@
 """Findings: claims checked against what the processes of one run observed.
 
-A scenario's findings() reads the run's RunState and returns these.
+A scenario's findings() reads the run's RunState and returns these. A claim that
+is not about the run's configuration (a deadlock only a lock taken twice can
+cause, in a run that never takes it twice) says so with `applies=False`: it
+reads "not applicable", which is not "could not be checked" (missing evidence).
 """
 
 from __future__ import annotations
