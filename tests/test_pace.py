@@ -133,11 +133,11 @@ def test_with_step_and_no_step_sent_the_pace_lets_it_go_on() -> None:
     assert sum('"hold": true' in line and '"pace": 0.3' in line for line in lines) == 1
 
 
-def test_a_paced_run_that_does_not_step_takes_no_step() -> None:
-    # with --control and no --step, `step` and `step parent` at the held checkpoint let nothing
-    # go sooner: each hold ends by its pace, and the runner says why in a note
+def controlled(pace: str, commands: bytes) -> tuple[int, list[dict[str, Any]]]:
+    """shared-value paced, with --control: `commands` are sent at its held checkpoint. The exit
+    status and the events."""
     proc = subprocess.Popen([sys.executable, "-m", "scenarios", "shared-value", "--control",
-                             "--pace", "0.5", "--start-method", "fork"],
+                             "--pace", pace, "--start-method", "fork"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdin is not None and proc.stdout is not None
     events: list[dict[str, Any]] = []
@@ -145,7 +145,7 @@ def test_a_paced_run_that_does_not_step_takes_no_step() -> None:
         for raw in proc.stdout:
             events.append(json.loads(raw))
             if held(events[-1]):
-                proc.stdin.write(b"step\nstep parent\n")
+                proc.stdin.write(commands)
                 proc.stdin.flush()
         proc.wait(timeout=30)
     finally:
@@ -153,7 +153,16 @@ def test_a_paced_run_that_does_not_step_takes_no_step() -> None:
             proc.kill()
             proc.wait()
         proc.stdin.close()
-    assert proc.returncode == 0
+    pids = {int(e["pid"]) for e in events}
+    assert not wait_gone(pids - {os.getpid()}), "nothing of the run is left"
+    return proc.returncode, events
+
+
+def test_a_paced_run_that_does_not_step_takes_no_step() -> None:
+    # with --control and no --step, `step` and `step parent` at the held checkpoint let nothing
+    # go sooner: each hold ends by its pace, and the runner says why in a note
+    code, events = controlled("0.5", b"step\nstep parent\n")
+    assert code == 0
     i = next(i for i, e in enumerate(events) if held(e))
     assert next_of(events, i)["t"] - events[i]["t"] >= 0.5
     notes = [e["text"] for e in events if e["kind"] == "output" and e["role"] == "runner"]
@@ -170,6 +179,13 @@ def test_the_pace_goes_through_the_runners_command_line() -> None:
     plain, _ = parse_argv(["shared-value"])
     assert (plain.pace, plain.holds) == (None, False)
     assert "--pace" not in plain.to_argv() and "pace" not in plain.to_json()
+
+
+def test_a_stop_during_a_paced_hold_ends_the_run_at_once() -> None:
+    code, events = controlled("10", b"stop\n")
+    assert code == 1
+    assert events[-1]["kind"] == "run-end" and events[-1]["status"] == "stopped"
+    assert events[-1]["t"] < 10  # it did not wait for the pace
 
 
 BAD = ["abc", "-1", "nan", "1e9", "0", "inf", "x" * 500]
