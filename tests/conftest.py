@@ -14,6 +14,8 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 sys.path.insert(0, str(HERE.parent))
 # the runs the app saves (tui/history.py) go to a folder of the test session, never the user's
 os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="statelab-tests-data-")
+# and the preferences it remembers (tui/preferences.py)
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="statelab-tests-config-")
 
 from tests.runs import START_METHODS  # noqa: E402  (after the path is set)
 

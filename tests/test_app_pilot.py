@@ -175,6 +175,11 @@ async def test_export_never_overwrites(app: StatelabApp, tmp_path: Path,
         assert "## Findings" in before and "The child sees the parent's change" in before
         assert len(first_jsonl.read_text().splitlines()) == len(app.lab.state.events)
 
+        await pilot.press("e")  # the same run, unchanged: no second, identical copy
+        await pilot.pause()
+        assert sorted(p.name for p in tmp_path.iterdir()) == [first_jsonl.name, first_md.name]
+        await pilot.press("r")
+        await until(pilot, lambda: app.lab.run_id == 2 and ended(app), what="the second run")
         await pilot.press("e")
         second = tmp_path / "statelab-shared-value-2.md"
         await until(pilot, lambda: second.exists())
@@ -231,10 +236,12 @@ async def test_knobs_from_the_command_line_reach_the_run() -> None:
         assert "child-4" not in roles
         result = app.lab.state.first("result")
         assert result is not None and result["expected"] == 3 * 2000
-        # the runner's exit reaches the screen as a RunEnded message: the sidebar comes back
-        # when the screen handles it, a moment after the client saw the exit
-        await until(pilot, lambda: app.query_one("#sidebar").display,
-                    what="the end of the run to bring the sidebar back")
+        # the runner's exit reaches the screen as a RunEnded message, a moment after the
+        # client saw the exit; at 80x24 the results keep the width: the sidebar stays hidden
+        await until(pilot, lambda: not app.lab.live, what="the screen to see the runner end")
+        assert not app.query_one("#sidebar").display
+        assert app.lab.findings.display and not app.lab.log_view.display
+        assert "lost-updates" in app.lab.findings.plain()
         assert not app.running
         assert not wait_gone(run_pids(app.lab.state.events))
 
@@ -245,9 +252,53 @@ async def test_a_run_takes_the_sidebar_width_below_100_columns() -> None:
         await until(pilot, lambda: held(app), what="the checkpoint")
         assert not app.query_one("#sidebar").display
         await pilot.press("x")
-        await until(pilot, lambda: ended(app), what="the run to end")
+        await until(pilot, lambda: ended(app) and not app.lab.live, what="the run to end")
+        assert not app.query_one("#sidebar").display, "the results keep the width"
+        await pilot.press("b")
         await until(pilot, lambda: app.query_one("#sidebar").display, what="the sidebar back")
         assert not wait_gone(run_pids(app.lab.state.events))
+
+
+async def test_a_compact_screen_shows_the_log_then_the_findings() -> None:
+    """Below 100 columns or 32 rows the log and the tabs take turns: the log while the run
+    goes on, the findings once it ended; 4 and 1 switch, m maximises, escape restores."""
+    app = StatelabApp("shared-value", step=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: held(app), what="the checkpoint")
+        lab = app.lab
+        assert lab.compact and lab.log_view.display and not lab.tabs.display
+        await pilot.press("1")
+        assert lab.tabs.display and not lab.log_view.display
+        await pilot.press("4")
+        assert lab.log_view.display and not lab.tabs.display
+        await pilot.press("m")
+        assert lab.maximized is lab.log_view
+        await pilot.press("escape")
+        assert lab.maximized is None
+        while not ended(app):
+            await pilot.press("s")
+            await until(pilot, lambda: held(app) or ended(app), what="the next checkpoint")
+        await until(pilot, lambda: not lab.live, what="the runner's end")
+        assert lab.tabs.display and not lab.log_view.display
+        assert lab.tabs.active == "tab-findings"
+        assert "id: child-sees-parent-change" in lab.findings.plain()
+        assert not wait_gone(run_pids(lab.state.events))
+
+
+async def test_a_wide_screen_shows_log_and_tabs_and_the_whole_list() -> None:
+    app = StatelabApp("shared-value")
+    async with opened(app, (160, 45)) as pilot:
+        lab = app.lab
+        assert not lab.compact
+        assert lab.log_view.display and lab.tabs.display
+        listed = app.query_one("#scenarios")
+        assert listed.size.height >= len(lab.modules) + 2, "every scenario and both titles"
+        listed.focus()
+        await pilot.press("down", "enter")  # enter on the list runs the one highlighted
+        await until(pilot, lambda: lab.state.ended and not lab.live, what="the run to end")
+        assert lab.run_config is not None and lab.run_config.scenario == lab.scenario
+        assert lab.scenario != "shared-value", "down moved to the next scenario first"
+        assert not wait_gone(run_pids(lab.state.events))
 
 
 def test_sampling_slows_down_only_for_many_processes() -> None:
@@ -270,7 +321,8 @@ async def test_memory_a_process_reports_shows_in_the_table() -> None:
         reported = [e.data["uss"] for e in state.of_kind("observe")
                     if e.pid == after.pid and "uss" in e.data]
         assert set(reported) <= set(child.history)
-        assert child.cells["uss"] == size(after.data["uss"])
+        # the cell shows the latest reading: the child's own, as it ended
+        assert child.cells["uss"] == size(state.processes[after.pid].memory[-1].uss)
         assert child.cells["spark"].strip(), "the trend shows the reported readings"
         assert not wait_gone(run_pids(app.lab.state.events))
 

@@ -20,6 +20,7 @@ import platform
 import signal
 import threading
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -30,6 +31,7 @@ from textual.widgets import Button
 
 from scenarios.engine import catalog, knobs
 from scenarios.engine.catalog import Module
+from tui import history
 from tui.messages import RunEnded
 from tui.runclient import RunClient
 from tui.screens.lab import LabScreen
@@ -57,14 +59,11 @@ def available_modules(names: Sequence[str] | None = None) -> dict[str, Module]:
 
 
 # the keys that act on the lab screen's scenario and run: off while a full screen covers it
-LAB_ACTIONS = frozenset({"run", "step", "export", "sweep", "toggle_sidebar"})
+LAB_ACTIONS = frozenset({"run", "step", "stop", "export", "sweep", "toggle_sidebar"})
 
 
-PACES: tuple[float | None, ...] = (None, 0.5, 1.0, 2.0)  # what p goes through, in turn
-
-
-def pace_text(pace: float | None) -> str:
-    return "off" if pace is None else f"{pace:g}s"
+# what p goes through, in turn, and how the footer shows each
+PACES = {None: "pace off", 0.5: "pace 0.5s", 1.0: "pace 1s", 2.0: "pace 2s"}
 
 
 class StatelabApp(App[int]):
@@ -76,10 +75,12 @@ class StatelabApp(App[int]):
         Binding("r", "run", "run"),
         Binding("s", "step", "step"),
         # p: the next run's pace; check_action shows only the binding of the pace chosen now
-        *(Binding("p", f"pace({p!r})", f"pace {pace_text(p)}") for p in PACES),
+        *(Binding("p", f"pace({p!r})", label) for p, label in PACES.items()),
         Binding("x", "stop", "stop"),
         Binding("e", "export", "export"),
         Binding("w", "sweep", "sweep"),
+        Binding("h", "history", "history"),
+        Binding("c", "compare", "compare", show=False),
         Binding("question_mark", "help", "help", key_display="?"),
         Binding("q", "quit", "quit"),
         Binding("b", "toggle_sidebar", "sidebar"),
@@ -89,8 +90,11 @@ class StatelabApp(App[int]):
     def __init__(self, scenario: str | None = None, options: dict[str, str] | None = None, *,
                  run: bool = False, step: bool = False, pace: float | None = None,
                  interpreter: dict[str, Any] | None = None,
-                 scenario_names: Sequence[str] | None = None) -> None:
+                 scenario_names: Sequence[str] | None = None,
+                 replay: history.RunRecord | None = None, paced: bool = False) -> None:
         super().__init__()
+        self.history = history.Session()  # every run of the session (tui/history.py)
+        self.replay = replay, paced  # a transcript to show first (statelab replay)
         self.modules = available_modules(scenario_names)
         fallback = catalog.DEFAULT if catalog.DEFAULT in self.modules else None
         self.initial = scenario if scenario in self.modules else (
@@ -100,11 +104,12 @@ class StatelabApp(App[int]):
         self.autostep = step
         self.pace = pace  # seconds each checkpoint of the next run holds (None: no pace)
         if pace not in PACES:  # --pace gave one of its own: the footer can show it too
-            self.bind("p", f"pace({pace!r})", f"pace {pace_text(pace)}")
+            self.bind("p", f"pace({pace!r})", description=f"pace {pace:g}s")
         self.interpreter = interpreter or this_interpreter()
         self.client: RunClient | None = None
         self.sampler: Sampler | None = None
         self.last_export: tuple[Path, Path] | None = None
+        self._exported: tuple[int, int, bool] = (0, 0, False)  # (run, events, ended) written
         self._lab: LabScreen | None = None
         self._leaving = threading.Event()  # set on the way out: the terminal watch ends
         atexit.register(self.stop_run_now)
@@ -134,6 +139,10 @@ class StatelabApp(App[int]):
             self.run_worker(self._freeze_gc(), group="gc")
         if self.autorun:
             self.run_worker(self.start_run(self.autostep), group="autorun")
+        elif self.replay[0] is not None:
+            from tui.screens.history import show_past
+
+            self.run_worker(show_past(self.lab, *self.replay), group="autorun")
 
     async def _freeze_gc(self) -> None:
         """Once the screen is built, the objects made so far (some 100,000: modules, the screen)
@@ -193,6 +202,7 @@ class StatelabApp(App[int]):
             self.notify(f"could not start the engine: {e}", severity="error")
             return
         self.client = client
+        lab.recording = self.history.begin(config, lab.state)  # a run that started is kept
         from tui.sampler import Sampler  # psutil is loaded with the first run
 
         self.sampler = Sampler(run_id, client.runner_pid, client.pids.copy, lab.post_message)
@@ -216,6 +226,23 @@ class StatelabApp(App[int]):
         # the lab screen has shown it; the sampler of that run stops
         if self.sampler is not None and self.sampler.run_id == message.run_id:
             self.sampler.stop()
+        record = self.lab.recording  # kept by the history, saved off the event loop
+        if record is not None and message.run_id == self.lab.run_id:
+            record.finish(self.lab.process_rows())
+            say = partial(self.call_from_thread, self.notify, severity="warning")
+            self.run_worker(partial(history.save_or_say, record, say), thread=True,
+                            group="save", exit_on_error=False)
+
+    def action_history(self) -> None:
+        from tui.screens.history import HistoryScreen  # it shows the chosen run in the lab
+
+        if not isinstance(self.screen, HistoryScreen):
+            self.push_screen(HistoryScreen(self.history, self.lab))
+
+    def action_compare(self) -> None:
+        from tui.screens.compare import compare_last
+
+        compare_last(self, self.history.runs)
 
     @on(Button.Pressed, "#stop")
     async def _stop_pressed(self, event: Button.Pressed) -> None:
@@ -274,6 +301,12 @@ class StatelabApp(App[int]):
         if not lab.state.events or lab.run_config is None:
             self.notify("Nothing to export yet: run a scenario first.", timeout=3)
             return
+        exported = (lab.run_id, len(lab.state.events), lab.state.ended)
+        if self.last_export is not None and self._exported == exported:
+            md, jsonl = self.last_export  # the same run, nothing new since: no second copy
+            self.notify(f"Already written, unchanged since: {md.name} and {jsonl.name}",
+                        title="export", timeout=5)
+            return
         from tui import export
 
         transcript = export.Transcript(lab.state, lab.run_config.to_argv(), lab.process_rows(),
@@ -293,6 +326,7 @@ class StatelabApp(App[int]):
             self.notify(f"export failed: {e}", severity="error")
             return
         self.last_export = (md, jsonl)
+        self._exported = exported
         lab.header.show(f"exported {md.name} and {jsonl.name}", "bold")
         self.notify(f"Transcript written: {md.name} and {jsonl.name}", title="export", timeout=8)
 
@@ -303,9 +337,8 @@ class StatelabApp(App[int]):
             self.push_screen(HelpScreen())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in LAB_ACTIONS and self._lab is not None and self.screen is not self._lab \
-                and not self.screen.is_modal:  # another screen (the sweep) has the window
-            return False
+        if action in LAB_ACTIONS and self._lab is not None and self.screen is not self._lab:
+            return False  # another screen (help, the sweep) is in front: its keys, not these
         if action == "pace":  # the binding of the pace chosen now, which p goes on from
             return parameters[:1] == (self.pace,) or not parameters
         if action == "leave_field":  # shown, and taken, only while typing in a field
@@ -314,15 +347,13 @@ class StatelabApp(App[int]):
 
     def action_pace(self, shown: object = None) -> None:
         """p: the pace of the next run, in turn off, 0.5 s, 1 s, 2 s (a run going keeps its own)."""
-        later = [p for p in PACES if p is not None and p > (self.pace or 0.0)]
-        self.pace = later[0] if later else None
+        self.pace = next((p for p in PACES if p is not None and p > (self.pace or 0.0)), None)
         self.refresh_bindings()
-        text = ("the next run is not paced" if self.pace is None else
-                f"the next run is paced: {self.pace:g} s at each checkpoint")
+        text = f"paced: {self.pace:g} s at each checkpoint" if self.pace else "not paced"
         if self.running:
-            self.notify(f"{text[0].upper()}{text[1:]} (p changes it).", timeout=3)
+            self.notify(f"The next run is {text}.", timeout=3)
         else:
-            self.lab.header.show(f"{text} (p changes it): r runs, s steps", "bold")
+            self.lab.header.show(f"the next run is {text} (p changes it): r runs, s steps", "bold")
 
     def on_descendant_focus(self) -> None:
         self.refresh_bindings()

@@ -16,12 +16,14 @@ from collections.abc import Callable, Sequence
 
 from scenarios.engine import catalog, script
 from scenarios.engine.argv import (
+    PACE,
     HelpShown,
     Option,
     Parser,
     build_parser,
     check_control_input,
     describe,
+    pace_of,
     parse_scenario,
     read,
     tidy,
@@ -33,31 +35,37 @@ DEFAULT_SCENARIO = catalog.DEFAULT  # what the app shows first
 # subcommands with a module of their own: each module's main(args) -> exit status
 MORE = {"sweep": "tui.sweep", "serve": "tui.serve"}
 
-USAGE = """statelab [--scenario NAME] [--KNOB VALUE]... [--run] [--step]
+USAGE = """statelab [--scenario NAME] [--KNOB VALUE]... [--run] [--step] [--pace SECONDS]
        statelab list
-       statelab run SCENARIO [--KNOB VALUE]... [--json] [--step] [--python PATH_OR_VERSION]
-       statelab source SCENARIO"""
+       statelab run SCENARIO [--KNOB VALUE]... [--json] [--step] [--pace SECONDS]
+                    [--python PATH_OR_VERSION]
+       statelab source SCENARIO
+       statelab replay FILE [--at-once]"""
 APP_USAGE = USAGE  # the app's parser is the program's top level: its usage names every command
 
 APP_DESCRIPTION = """\
 Opens the statelab app on a scenario (--scenario) with its knobs set as given. --run runs it at
-once; --step runs it paused at its first checkpoint (press s to step).
+once; --step runs it paused at its first checkpoint (press s to step); --pace SECONDS holds every
+process that long at each checkpoint of a run, then lets it go on (p in the app changes it).
 
 subcommands:
   list               the scenarios, their knobs with allowed values and defaults
   run SCENARIO       run one in this terminal (statelab run SCENARIO --help: its knobs)
   source SCENARIO    the scenario's source, a script that runs with python3
   sweep SCENARIO     run it once per start method, lock mode, type code or Python: a matrix
-  serve              serve the app to a browser (textual-serve)"""
+  serve              serve the app to a browser (textual-serve)
+  replay FILE        open the app on a transcript (saved, exported, or python -m scenarios')"""
 
 RUN_OPTIONS = (Option("--json", "print the raw events as JSON lines"),
                Option("--step", "pause every process at each checkpoint; Enter steps"),
+               PACE,
                Option("--python", "the Python that runs it: a path, or a version like 3.13 "
                                   "(default: statelab's own)", "PATH_OR_VERSION"))
 APP_OPTIONS = (Option("--scenario", f"the scenario to open (default: {DEFAULT_SCENARIO}); the "
                                     "knobs above are this one's", "NAME"),
                Option("--run", "run the scenario at once"),
-               Option("--step", "run it paused at its first checkpoint (press s to step)"))
+               Option("--step", "run it paused at its first checkpoint (press s to step)"),
+               PACE)
 
 
 def fail(message: str) -> int:
@@ -185,6 +193,39 @@ def cmd_run(args: Sequence[str]) -> int:
     return code
 
 
+def cmd_replay(args: Sequence[str]) -> int:
+    """`statelab replay FILE [--at-once]`: the app shows a transcript, starting no process."""
+    parser = Parser(prog="statelab replay", usage="statelab replay FILE [--at-once]",
+                    description="Opens the app on a transcript (JSON lines: saved in the history, "
+                                "exported with e, or written by python -m scenarios) and plays "
+                                "it at its recorded pace. Nothing is run.")
+    parser.add_argument("file", nargs="?", metavar="FILE", help="the transcript")
+    parser.add_argument("--at-once", action="store_true", help="show it as it ended, at once")
+    try:
+        namespace, extras = parser.parse_known_args(list(args))
+    except HelpShown:
+        return 0
+    except ConfigError as e:
+        return fail(tidy(str(e), args))
+    if namespace.file is None or extras:
+        return fail("replay takes one transcript file (a .jsonl), and --at-once")
+    from pathlib import Path
+
+    from tui.replay import TranscriptError, read
+
+    try:
+        record = read(Path(namespace.file))  # before the app starts: a bad file is one line
+    except TranscriptError as e:
+        return fail(str(e))
+    from tui.app import StatelabApp
+
+    app = StatelabApp(record.config().scenario, replay=record, paced=not namespace.at_once)
+    try:
+        return int(app.run() or 0)
+    finally:
+        app.stop_run_now()  # a run started from the replay's app ends with it
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         return dispatch(list(sys.argv[1:] if argv is None else argv))
@@ -209,12 +250,14 @@ def dispatch(args: list[str]) -> int:
         return cmd_source(args[1:])
     if command == "run":
         return cmd_run(args[1:])
+    if command == "replay":
+        return cmd_replay(args[1:])
     if command in MORE:  # each in a module of its own, imported only when used
         main_of: Callable[[Sequence[str]], int] = importlib.import_module(MORE[command]).main
         return main_of(args[1:])
     if command is not None and not command.startswith("-"):
         return fail(f"unknown command {quote(command)}; the commands are "
-                    f"{', '.join(['list', 'run', 'source', *MORE])}, and the app takes options "
+                    f"{', '.join(['list', 'run', 'source', 'replay', *MORE])}, and the app takes options "
                     "(statelab --help)")
     return app_main(args)
 
@@ -249,7 +292,14 @@ def _chosen(args: Sequence[str]) -> str | None:
 
 def parse_args(argv: Sequence[str]) -> tuple[str | None, dict[str, str], bool, bool]:
     """(scenario, knob options as text, run, step); UsageError with one line on bad input,
-    HelpShown after printing the help."""
+    HelpShown after printing the help. `parse_app_args` also gives the pace."""
+    scenario, options, run, step, _pace = parse_app_args(argv)
+    return scenario, options, run, step
+
+
+def parse_app_args(argv: Sequence[str]) -> tuple[str | None, dict[str, str], bool, bool,
+                                                 float | None]:
+    """(scenario, knob options as text, run, step, pace in seconds or None)."""
     args = list(argv)
     try:
         return _parse_app(args)
@@ -257,7 +307,7 @@ def parse_args(argv: Sequence[str]) -> tuple[str | None, dict[str, str], bool, b
         raise UsageError(tidy(str(e), args)) from None
 
 
-def _parse_app(args: list[str]) -> tuple[str | None, dict[str, str], bool, bool]:
+def _parse_app(args: list[str]) -> tuple[str | None, dict[str, str], bool, bool, float | None]:
     scenario = _chosen(args)
     name = scenario or DEFAULT_SCENARIO
     if name not in catalog.names():
@@ -271,13 +321,14 @@ def _parse_app(args: list[str]) -> tuple[str | None, dict[str, str], bool, bool]
     options, flags = read(spec, app_parser(spec), args)
     step = bool(flags["step"])
     catalog.configure(name, options, step=step)
-    return scenario, options, bool(flags["run"]), step
+    return scenario, options, bool(flags["run"]), step, pace_of(flags)
 
 
 def app_main(argv: Sequence[str]) -> int:
-    """`statelab [--scenario NAME] [knobs] [--run] [--step]`: open the app. Exit 2 on bad input."""
+    """`statelab [--scenario NAME] [knobs] [--run] [--step] [--pace SECONDS]`: open the app. Exit 2
+    on bad input."""
     try:
-        scenario, options, run, step = parse_args(argv)
+        scenario, options, run, step, pace = parse_app_args(argv)
     except HelpShown:
         return 0
     except UsageError as e:
@@ -285,7 +336,7 @@ def app_main(argv: Sequence[str]) -> int:
         return 2
     from tui.app import StatelabApp
 
-    app = StatelabApp(scenario, options, run=run, step=step)
+    app = StatelabApp(scenario, options, run=run, step=step, pace=pace)
     try:
         result = app.run()
     finally:

@@ -42,6 +42,7 @@ from scenarios.engine.protocol import (
     Error,
     Event,
     FindingEvent,
+    Memory,
     Observe,
     Output,
     ProcessExit,
@@ -68,6 +69,7 @@ KEEP_OUTPUT = 4 << 20  # characters of output kept; past them output is counted,
 KEEP_PER_KEY = 2000  # observations kept per process and kind (data.what)
 KEEP_EVENTS = 100_000  # observations are no longer kept once the run has this many events
 HELPER_ROLES = ("resource-tracker", "forkserver", "manager")
+KEEP_POINTS = 1000  # memory points kept per process; past them the oldest sampled one goes
 REAPED = "waitpid"  # data.via of an exit its reporter reaped itself: the kernel's answer
 
 
@@ -76,34 +78,55 @@ REAPED = "waitpid"  # data.via of an exit its reporter reaped itself: the kernel
 
 
 class Verdict(Fields):
-    """How one finding reads, in words every front end shows the same way."""
+    """How one finding reads, in words every front end shows the same way.
+
+    Two things, kept apart: what happened in this run (`happened`, shown in a neutral style:
+    a deadlock that happened is neither good nor bad news), and whether the source of the
+    claim was right (`mark` and `tone`: a calm ✓, a loud ✗ where the source is wrong)."""
 
     fields = ("mark", "tone", "happened", "said", "summary")  # in the constructor's order
     __slots__ = fields
 
-    mark: str  # ✓ agrees with the source, ✗ differs, ? not checked, • the source says nothing
-    tone: str  # "agrees", "differs", "unchecked", "unsaid": front ends map it to a colour
-    happened: str  # "holds", "does not hold", "could not be checked"
-    said: str  # "the lesson says it holds", "common belief says nothing about it", ...
+    mark: str  # is the source right? ✓ yes, ✗ no (the news), • it says nothing, ? not checked,
+    #            – not applicable (legend() says each in words)
+    tone: str  # "agrees", "differs", "unsaid", "unchecked", "n/a": front ends map it to a style
+    happened: str  # "holds", "does not hold", "not applicable", "could not be checked"
+    said: str  # "the lesson says it holds, and it is right", "... but it is wrong here", ...
     summary: str  # "holds, as the lesson says": the finding event's own words
+
+
+NOT_APPLICABLE = "not applicable"
+
+
+def legend(source: str = LESSON) -> list[tuple[str, str, str]]:
+    """Each mark, what it says in a few words, and more: for the help screen, `statelab run`,
+    the export and the sweep matrix."""
+    return [("✓", f"{source} is right", "what happened is what it says"),
+            ("✗", f"{source} is wrong here",
+             "what happened is not what it says, and that is the news"),
+            ("•", f"{source} says nothing about it", "what happened is shown as it is"),
+            ("?", "could not be checked", "the run did not observe what the claim needs"),
+            ("–", NOT_APPLICABLE, "the claim is not about this configuration (the evidence "
+                                  "says why)")]
 
 
 def verdict(finding: Claim, source: str = LESSON) -> Verdict:
     holds, lesson = finding.holds, finding.lesson
+    says = ("says nothing about it" if lesson is None
+            else f"says it {'holds' if lesson else 'does not hold'}")
+    said = f"{source} {says}"
+    if getattr(finding, "applies", True) is False:  # Claims made before `applies` existed apply
+        return Verdict("–", "n/a", NOT_APPLICABLE, said, NOT_APPLICABLE)
     happened = {True: "holds", False: "does not hold", None: "could not be checked"}[holds]
-    said = (f"{source} says nothing about it" if lesson is None
-            else f"{source} says it {'holds' if lesson else 'does not hold'}")
     if holds is None:
         return Verdict("?", "unchecked", happened, said, happened)
     if lesson is None:
         return Verdict("•", "unsaid", happened, said, happened)
-    agrees = holds == lesson
-    if source == LESSON:
-        how = "as the lesson says" if agrees else "unlike what the lesson says"
-    else:
-        how = "as commonly believed" if agrees else "unlike common belief"
-    return Verdict("✓" if agrees else "✗", "agrees" if agrees else "differs", happened, said,
-                   f"{happened}, {how}")
+    if holds == lesson:
+        how = "as the lesson says" if source == LESSON else "as commonly believed"
+        return Verdict("✓", "agrees", happened, f"{said}, and it is right", f"{happened}, {how}")
+    return Verdict("✗", "differs", happened, f"{said}, but it is wrong here",
+                   f"{happened}: {source} is wrong here (it {says})")
 
 
 def source_of(scenario: str, from_lesson: bool | None = None) -> str:
@@ -115,10 +138,24 @@ def source_of(scenario: str, from_lesson: bool | None = None) -> str:
 
 # -- the processes of a run -----------------------------------------------------------------
 
+class MemoryPoint(Fields):
+    """One reading of a process's memory, in bytes: taken by the process itself as it sent an
+    event (source "self": at its start, each checkpoint, its end) or by the app's sampler."""
+
+    fields = ("t", "rss", "pss", "uss", "source")  # in the constructor's order
+    __slots__ = fields
+
+    t: float  # seconds since the run started
+    rss: int | None
+    pss: int | None
+    uss: int | None
+    source: str  # "self" or "sampler"
+
+
 class Proc:
     """One process of the run, as the events describe it."""
 
-    __slots__ = ("exit", "held", "helper", "own", "pid", "ppid", "role", "started")
+    __slots__ = ("exit", "held", "helper", "memory", "own", "pid", "ppid", "role", "started")
 
     def __init__(self, pid: int, role: str) -> None:
         self.pid = pid
@@ -129,6 +166,13 @@ class Proc:
         self.started: float | None = None
         self.exit: ProcessExit | None = None  # the one exit kept (see the module's rules)
         self.held: str | None = None  # the checkpoint it waits at for a step
+        self.memory: list[MemoryPoint] = []  # in the order they came, at most KEEP_POINTS
+
+    def add_memory(self, point: MemoryPoint) -> None:
+        self.memory.append(point)
+        if len(self.memory) > KEEP_POINTS:  # its own readings are few: a sampled one goes
+            gone = next((i for i, p in enumerate(self.memory) if p.source == "sampler"), 0)
+            del self.memory[gone]
 
     @property
     def ended(self) -> bool:
@@ -153,6 +197,7 @@ class RunState:
         self.config: dict[str, Any] = {}
         self.interpreter: dict[str, Any] = {}
         self.runner_pid: int | None = None
+        self.t0: float | None = None  # the runner's time.monotonic() at run start, if it said
         self.processes: dict[int, Proc] = {}  # in the order they were first named
         self.findings: list[FindingEvent] = []
         self.end: RunEnd | None = None
@@ -195,6 +240,8 @@ class RunState:
             self.interpreter = event.interpreter
             runner = event.data.get("runner")
             self.runner_pid = runner if isinstance(runner, int) else event.pid
+            t0 = event.data.get("t0_monotonic")
+            self.t0 = float(t0) if isinstance(t0, (int, float)) else None
             claims = event.data.get("claims_from")
             self.claims_from = claims if claims in (LESSON, BELIEF) else None
             self._proc(self.runner_pid, "runner")
@@ -232,6 +279,13 @@ class RunState:
             self.errors += 1
             if event.stack:
                 self.stacks[event.role] = event.stack
+        # a reading rides on the process's own events; a process-start given by someone else
+        # (a helper named by its starter) carries none
+        if isinstance(event, (ProcessStart, Checkpoint, Memory, Observe)) and (
+                own or not isinstance(event, ProcessStart)):
+            mem = event.memory
+            if mem is not None:
+                proc.add_memory(MemoryPoint(event.t, mem["rss"], mem["pss"], mem["uss"], "self"))
         if isinstance(event, Checkpoint) and event.hold and not proc.ended:
             proc.held = event.name
         elif not isinstance(event, Output):
@@ -248,6 +302,16 @@ class RunState:
             proc.role = role
             proc.helper = proc.helper or role in HELPER_ROLES
         return proc
+
+    def sampled(self, pid: int, at: float, rss: int | None, pss: int | None,
+                uss: int | None) -> None:
+        """The app's sampler read a process the events named, at `at` (time.monotonic(): a
+        clock all processes share; an older transcript has no t0: after the points before)."""
+        proc = self.processes.get(pid)
+        if proc is not None and (rss is not None or uss is not None):
+            t = max(0.0, round(at - self.t0, 6)) if self.t0 is not None else (
+                proc.memory[-1].t if proc.memory else 0.0)
+            proc.add_memory(MemoryPoint(t, rss, pss, uss, "sampler"))
 
     def exit_known(self, pid: int) -> bool:
         """Has the kernel's own answer for pid been reported (a `waitpid` exit)? Then no other

@@ -10,6 +10,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
+from scenarios.engine.state import legend
+
 HELP = """\
 # statelab: what processes really see
 
@@ -21,8 +23,11 @@ every line in the log was observed in one of them.
 |---|---|
 | `r` | run the scenario with these settings |
 | `s` | step: start a run paused at its first checkpoint, or release the processes held at one |
+| `p` | pace of the next run: off, 0.5 s, 1 s, 2 s at each checkpoint, then on by itself |
 | `x` | stop the run (every process of it is killed) |
 | `e` | export the transcript (Markdown and JSON lines, in the current folder) |
+| `h` | history: this session's and saved runs; enter shows one, `p` replays it, `m` marks it |
+| `c` | compare the last run with the one before: side by side, differences marked `≠` |
 | `?` | this help |
 | `q` | quit (the run is stopped first) |
 | `tab` / `shift+tab` | move between panes |
@@ -51,11 +56,21 @@ held process go on). The header lists who is held where; a process blocked on
 something else (a lock) is not held, and its last words in the log say why. The
 scenario `interleave` is made for this: its findings give the schedule you chose.
 
+**Reading the findings.** Each finding is a claim, then what happened in this
+run, in plain words and no colour whatever it was (a deadlock that holds is no
+success): *holds*, *does not hold*, *not applicable* (the claim is not about these
+settings, and the evidence says why) or *could not be checked* (something it
+needs was not observed). Its mark says whether the lesson (or common belief)
+was right. The same marks and words are used by `statelab run`, the export and
+the sweep matrix.
+
+{legend}
+
 No process of a run outlives the app: not on quit, not when the terminal goes
 away, not when the app is killed.
 
 *Press `escape`, `?` or `q` to close this help.*
-"""
+""".replace("{legend}", "\n".join(f"- `{mark}` {words}: {more}" for mark, words, more in legend()))
 
 
 class HelpScreen(ModalScreen[None]):

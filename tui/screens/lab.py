@@ -22,9 +22,10 @@ from textual.widgets import DataTable, Footer, OptionList
 
 from scenarios.engine.catalog import Module
 from scenarios.engine.knobs import Config, Scenario
-from scenarios.engine.protocol import Output
+from scenarios.engine.protocol import Event, Memory, Output
 from scenarios.engine.state import RunState
 from tui.export import stream_notes
+from tui.history import RunRecord, Sampled
 from tui.messages import RunEnded, RunEvents, Samples, ScenarioChosen
 from tui.widgets.colours import Colours
 from tui.widgets.header_info import HeaderInfo
@@ -42,6 +43,9 @@ if TYPE_CHECKING:
     from tui.widgets.settings_form import SettingsForm
 
 NARROW = 100  # columns: below this a run hides the sidebar while it goes on
+SHORT = 32  # rows: below this (or NARROW) the screen is compact: the log and the tabs take
+# turns below the table (the log while a run goes on, the findings once it ended)
+TALL = 40  # rows: from this the scenario list is shown whole
 
 
 def _scenario_commands() -> type[Provider]:
@@ -50,13 +54,25 @@ def _scenario_commands() -> type[Provider]:
     return ScenarioCommands
 
 
+def _lab_commands() -> type[Provider]:
+    from tui.screens.commands import LabCommands  # loaded when the palette first opens
+
+    return LabCommands
+
+
 class LabScreen(Screen[None]):
     """The scenario list and settings, the process table, the log and the tabs."""
 
-    COMMANDS: ClassVar[set[Any]] = {_scenario_commands}
+    COMMANDS: ClassVar[set[Any]] = {_lab_commands, _scenario_commands}
     # step mode: let only the process of the selected row go on (not in the footer: s is)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("g", "release_selected", "let the selected process go on", show=False),
+        Binding("1", "show_tab('tab-findings')", "findings", show=False),
+        Binding("2", "show_tab('tab-code')", "code", show=False),
+        Binding("3", "show_tab('tab-lesson')", "lesson", show=False),
+        Binding("4", "show_log", "log", show=False),
+        Binding("m", "maximise", "maximise", show=False),
+        Binding("escape", "minimise", "restore", show=False),
     ]
 
     def __init__(self, modules: dict[str, Module], interpreter: dict[str, Any],
@@ -74,7 +90,11 @@ class LabScreen(Screen[None]):
         self.stream_notes: list[Output] = []  # the runner's reports of events left out of its
         # stream (the state may not keep them: they are output, past its output bound)
         self.live = False  # the runner of the current run has not ended yet
+        self.recording: RunRecord | None = None  # the history's record of the current run
+        self.past: str | None = None  # the label of the past run shown, if one is
         self.sidebar_hidden_for_run = False
+        self.tabs_chosen = False  # the user picked a tab during this run: it is not taken away
+        self._switching = False  # the screen itself activates a tab
         self._select_lock = asyncio.Lock()
         self.mounted = asyncio.Event()  # the settings, log and tabs exist (after the first frame)
         self.complete = asyncio.Event()  # ...and the first scenario is shown in them
@@ -170,6 +190,67 @@ class LabScreen(Screen[None]):
     def sidebar(self) -> VerticalScroll:
         return self.query_one("#sidebar", VerticalScroll)
 
+    def on_resize(self) -> None:
+        self.set_class(self.size.width < NARROW or self.size.height < SHORT, "-compact")
+        self.set_class(self.size.height >= TALL, "-tall")
+
+    @property
+    def compact(self) -> bool:
+        return self.has_class("-compact")
+
+    def show_results(self, results: bool) -> None:
+        """Compact: below the table, the tabs (results) or the log; wide: both, always."""
+        self.set_class(results, "-results")
+
+    def activate(self, tab: str) -> None:
+        self._switching = True
+        try:
+            self.tabs.active = tab
+        finally:
+            self._switching = False
+
+    def action_show_tab(self, tab: str) -> None:
+        if not self.mounted.is_set():
+            return
+        self.activate(tab)
+        self.show_results(True)
+        self.tabs_chosen = True
+
+    def action_show_log(self) -> None:
+        if not self.mounted.is_set():
+            return
+        self.show_results(False)
+        self.log_view.body.focus()
+
+    def action_maximise(self) -> None:
+        """The log or the tabs take the whole screen; m or escape gives it back."""
+        if self.maximized is not None:
+            self.minimize()
+            return
+        if not self.mounted.is_set():
+            return
+        focused, log = self.focused, self.log_view
+        in_log = focused is not None and (focused is log or log in focused.ancestors)
+        # set directly: neither is focusable itself, and Screen.maximize() wants that
+        self.maximized = log if in_log or (self.compact and not self.has_class("-results")) \
+            else self.tabs
+        if self.maximized is self.tabs:
+            self.show_results(True)
+
+    def action_set_knob(self, name: str, value: str) -> None:
+        """The palette sets a choice of the settings (as picking it in its field does)."""
+        if not self.mounted.is_set():
+            return
+        problem = self.settings.set_choice(name, value)
+        if problem:
+            self.notify(problem, severity="warning", timeout=4)
+
+    def action_minimise(self) -> None:
+        if self.maximized is not None:
+            self.minimize()
+        else:
+            self.leave_field()
+
     def toggle_sidebar(self) -> None:
         self.sidebar_hidden_for_run = False  # once toggled by hand, the user decides
         sidebar = self.sidebar
@@ -228,6 +309,8 @@ class LabScreen(Screen[None]):
 
     # handlers by name: their widgets' modules load after the first frame
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if not self._switching and self.live:
+            self.tabs_chosen = True
         if event.pane.id == "tab-code":
             self.code_view.reveal()
         elif event.pane.id == "tab-lesson":
@@ -254,6 +337,8 @@ class LabScreen(Screen[None]):
         to this screen, exactly as the run client and the sampler do.
         """
         self.run_id += 1
+        self.workers.cancel_group(self, "replay")  # a past run being replayed gives way
+        self.recording = self.past = None
         self.state = RunState()
         self.stream_notes = []
         self.run_config = config
@@ -263,6 +348,8 @@ class LabScreen(Screen[None]):
             self.log_view.reset()
             self.findings.reset()
             self.code_view.show_knobs(config.to_argv())
+            self.show_results(False)
+        self.tabs_chosen = False
         return self.run_id
 
     def run_started(self, config: Config) -> None:
@@ -273,6 +360,8 @@ class LabScreen(Screen[None]):
             self.toggle_sidebar()
             self.sidebar_hidden_for_run = True
         mode = " (step mode)" if config.step else ""
+        if config.pace is not None:
+            mode += f", paced: {config.pace:g} s at each checkpoint"
         self.header.show(f"running {config.scenario} under {config.start_method}{mode}", "bold")
 
     @on(RunEvents)
@@ -281,13 +370,18 @@ class LabScreen(Screen[None]):
             return
         events = message.events
         self.state.extend(events)
+        if self.recording is not None:
+            self.recording.heard(events)
         self.stream_notes += stream_notes(events)
         self._name_interpreter()
         with self.app.batch_update():
             self.table.apply_events(events, self.state)
-            self.log_view.add(events, self.state)
-            if self.findings.show(self.state):
-                self.tabs.active = "tab-findings"
+            # a process's last memory reading is for the table, not a line of the log
+            self.log_view.add([e for e in events if not isinstance(e, Memory)], self.state)
+            if self.findings.show(self.state) and not self.tabs_chosen:
+                self.activate("tab-findings")
+            if self.state.ended:
+                self.show_results(True)
             self._show_status()
 
     def _name_interpreter(self) -> None:
@@ -305,7 +399,15 @@ class LabScreen(Screen[None]):
             seconds = state.end.seconds
             took = f" in {seconds:.2f} s" if seconds is not None else ""
             style = "bold green" if state.status == "ok" else "bold red"
-            self.header.show(f"{self.scenario_of_run()}: {state.status}{took}", style)
+            what = f"past run: {self.past}" if self.past else self.scenario_of_run()
+            self.header.show(f"{what}: {state.status}{took}", style)
+        elif self.past:  # a replay: nothing waits for a step
+            return
+        elif state.held and state.config.get("pace") and not state.config.get("step"):
+            rows = ", ".join(f"{state.processes[pid].role} at {name}"
+                             for pid, name in state.held.items())  # each goes on by itself
+            self.header.show(f"paced: {state.config['pace']:g} s at each checkpoint; held: {rows}",
+                             "bold")
         elif len(state.held) == 1:
             where = next(iter(state.held.values()))
             self.header.show(f"PAUSED at {where}: s steps, x stops", "bold reverse")
@@ -352,9 +454,10 @@ class LabScreen(Screen[None]):
         self.live = False
         self.table.show_held({})  # nothing waits for a step once the runner is gone
         self.settings.set_running(False)
-        if self.sidebar_hidden_for_run and not self.sidebar.display:
+        # a compact screen keeps the width for the results (b brings the settings back)
+        if self.sidebar_hidden_for_run and not self.sidebar.display and not self.compact:
             self.toggle_sidebar()
-        self.sidebar_hidden_for_run = False
+            self.sidebar_hidden_for_run = False
         if not self.state.ended:
             problem = message.stderr.strip().splitlines()
             text = problem[-1] if problem else f"the engine exited with code {message.returncode}"
@@ -365,7 +468,25 @@ class LabScreen(Screen[None]):
     def _samples(self, message: Samples) -> None:
         if message.run_id != self.run_id:
             return
-        self.table.apply_samples(message.samples, message.gone)
+        self.table.apply_samples(message.samples, message.gone, self.state)
+        if self.recording is not None:
+            self.recording.sampled(message.samples, message.gone)
+
+    def show_recorded(self, config: Config, label: str, items: list[Event | Sampled], *,
+                      paced: bool = False) -> int:
+        """Show a recorded run: begin_run, then the messages the run client and the sampler
+        post, at their recorded pace (a worker posts them) or at once (handled in order now,
+        so no sampling pass replaces another). Starts no process."""
+        from tui.replay import batches, play
+
+        run_id = self.begin_run(config)
+        self.past = label
+        self.header.show(f"past run: {label}{', at its pace' if paced else ''}", "bold")
+        if paced:
+            self.run_worker(play(items, run_id, self.post_message), group="replay")
+        for _, message in [] if paced else batches(items, run_id):
+            self._run_events(message) if isinstance(message, RunEvents) else self._samples(message)
+        return run_id
 
     def process_rows(self) -> list[dict[str, str]]:
         """The process table as shown, one dict per row (for the export)."""

@@ -151,6 +151,17 @@ class SettingsForm(Vertical):
             else:
                 widget.placeholder = f"{spec.default_of(knob.name):g}"
 
+    def set_choice(self, name: str, value: str) -> str | None:
+        """Choose value for the knob called name; the problem, if it cannot be chosen."""
+        if self.spec is None or name not in self.spec.knobs():
+            return f"{self.spec.name if self.spec else 'this scenario'} does not take " \
+                   f"--{name.replace('_', '-')}"
+        select = self.query_one(f"#knob-{name}", Select)
+        if value not in self.spec.knobs()[name].choices:
+            return f"--{name.replace('_', '-')}: {value[:20]} is not one of its choices"
+        select.value = value
+        return None
+
     # -- the interpreter -------------------------------------------------------------------
 
     @property
