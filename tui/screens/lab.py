@@ -11,13 +11,12 @@ and leaving belong to the App.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, OptionList
 
 from scenarios.engine.catalog import Module
@@ -27,6 +26,7 @@ from scenarios.engine.state import RunState
 from tui.export import stream_notes
 from tui.history import RunRecord, Sampled
 from tui.messages import RunEnded, RunEvents, Samples, ScenarioChosen
+from tui.screens.layout import NARROW, LabLayout
 from tui.widgets.colours import Colours
 from tui.widgets.header_info import HeaderInfo
 from tui.widgets.process_table import ProcessTable
@@ -36,16 +36,8 @@ if TYPE_CHECKING:
     from textual.command import Provider
     from textual.widgets import TabbedContent
 
-    from tui.widgets.code_view import CodeView
-    from tui.widgets.findings_view import FindingsView
-    from tui.widgets.lesson_view import LessonView
-    from tui.widgets.observation_log import ObservationLog
     from tui.widgets.settings_form import SettingsForm
 
-NARROW = 100  # columns: below this a run hides the sidebar while it goes on
-SHORT = 32  # rows: below this (or NARROW) the screen is compact: the log and the tabs take
-# turns below the table (the log while a run goes on, the findings once it ended)
-TALL = 40  # rows: from this the scenario list is shown whole
 
 
 def _scenario_commands() -> type[Provider]:
@@ -60,19 +52,13 @@ def _lab_commands() -> type[Provider]:
     return LabCommands
 
 
-class LabScreen(Screen[None]):
+class LabScreen(LabLayout):
     """The scenario list and settings, the process table, the log and the tabs."""
 
     COMMANDS: ClassVar[set[Any]] = {_lab_commands, _scenario_commands}
     # step mode: let only the process of the selected row go on (not in the footer: s is)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("g", "release_selected", "let the selected process go on", show=False),
-        Binding("1", "show_tab('tab-findings')", "findings", show=False),
-        Binding("2", "show_tab('tab-code')", "code", show=False),
-        Binding("3", "show_tab('tab-lesson')", "lesson", show=False),
-        Binding("4", "show_log", "log", show=False),
-        Binding("m", "maximise", "maximise", show=False),
-        Binding("escape", "minimise", "restore", show=False),
     ]
 
     def __init__(self, modules: dict[str, Module], interpreter: dict[str, Any],
@@ -92,11 +78,7 @@ class LabScreen(Screen[None]):
         self.live = False  # the runner of the current run has not ended yet
         self.recording: RunRecord | None = None  # the history's record of the current run
         self.past: str | None = None  # the label of the past run shown, if one is
-        self.sidebar_hidden_for_run = False
-        self.tabs_chosen = False  # the user picked a tab during this run: it is not taken away
-        self._switching = False  # the screen itself activates a tab
         self._select_lock = asyncio.Lock()
-        self.mounted = asyncio.Event()  # the settings, log and tabs exist (after the first frame)
         self.complete = asyncio.Event()  # ...and the first scenario is shown in them
 
     # -- layout ----------------------------------------------------------------------------
@@ -151,121 +133,6 @@ class LabScreen(Screen[None]):
 
         found = interpreters.available()
         self.app.call_from_thread(self.settings.set_pythons, found)
-
-    # -- widgets ---------------------------------------------------------------------------
-
-    @property
-    def header(self) -> HeaderInfo:
-        return self.query_one(HeaderInfo)
-
-    @property
-    def settings(self) -> SettingsForm:
-        return cast("SettingsForm", self.query_one("#settings"))
-
-    @property
-    def code_view(self) -> CodeView:
-        return cast("CodeView", self.query_one("#code"))
-
-    @property
-    def lesson_view(self) -> LessonView:
-        return cast("LessonView", self.query_one("#lesson"))
-
-    @property
-    def tabs(self) -> TabbedContent:
-        return cast("TabbedContent", self.query_one("#tabs"))
-
-    @property
-    def table(self) -> ProcessTable:
-        return self.query_one(ProcessTable)
-
-    @property
-    def log_view(self) -> ObservationLog:
-        return cast("ObservationLog", self.query_one("#log"))
-
-    @property
-    def findings(self) -> FindingsView:
-        return cast("FindingsView", self.query_one("#findings"))
-
-    @property
-    def sidebar(self) -> VerticalScroll:
-        return self.query_one("#sidebar", VerticalScroll)
-
-    def on_resize(self) -> None:
-        self.set_class(self.size.width < NARROW or self.size.height < SHORT, "-compact")
-        self.set_class(self.size.height >= TALL, "-tall")
-
-    @property
-    def compact(self) -> bool:
-        return self.has_class("-compact")
-
-    def show_results(self, results: bool) -> None:
-        """Compact: below the table, the tabs (results) or the log; wide: both, always."""
-        self.set_class(results, "-results")
-
-    def activate(self, tab: str) -> None:
-        self._switching = True
-        try:
-            self.tabs.active = tab
-        finally:
-            self._switching = False
-
-    def action_show_tab(self, tab: str) -> None:
-        if not self.mounted.is_set():
-            return
-        self.activate(tab)
-        self.show_results(True)
-        self.tabs_chosen = True
-
-    def action_show_log(self) -> None:
-        if not self.mounted.is_set():
-            return
-        self.show_results(False)
-        self.log_view.body.focus()
-
-    def action_maximise(self) -> None:
-        """The log or the tabs take the whole screen; m or escape gives it back."""
-        if self.maximized is not None:
-            self.minimize()
-            return
-        if not self.mounted.is_set():
-            return
-        focused, log = self.focused, self.log_view
-        in_log = focused is not None and (focused is log or log in focused.ancestors)
-        # set directly: neither is focusable itself, and Screen.maximize() wants that
-        self.maximized = log if in_log or (self.compact and not self.has_class("-results")) \
-            else self.tabs
-        if self.maximized is self.tabs:
-            self.show_results(True)
-
-    def action_set_knob(self, name: str, value: str) -> None:
-        """The palette sets a choice of the settings (as picking it in its field does)."""
-        if not self.mounted.is_set():
-            return
-        problem = self.settings.set_choice(name, value)
-        if problem:
-            self.notify(problem, severity="warning", timeout=4)
-
-    def action_minimise(self) -> None:
-        if self.maximized is not None:
-            self.minimize()
-        else:
-            self.leave_field()
-
-    def toggle_sidebar(self) -> None:
-        self.sidebar_hidden_for_run = False  # once toggled by hand, the user decides
-        sidebar = self.sidebar
-        sidebar.display = not sidebar.display
-        if not sidebar.display and sidebar.has_focus_within:
-            self.table.focus()
-
-    def in_field(self) -> bool:
-        from textual.widgets import Input, Select
-
-        return isinstance(self.focused, (Input, Select))
-
-    def leave_field(self) -> None:
-        if self.in_field():
-            self.query_one(ScenarioList).focus()
 
     # -- choosing a scenario ---------------------------------------------------------------
 
