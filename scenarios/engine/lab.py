@@ -53,11 +53,22 @@ class Lab:
         return [process for process, _ in self._children]
 
     def remaining(self) -> float:
-        """Seconds before the run's deadline (the whole timeout in step mode, where the user's
-        pauses move the deadline)."""
-        if self.cfg.step:
+        """Seconds before the run's deadline (the whole timeout in step mode or with a pace,
+        where the pauses move the runner's deadline on and this process cannot see by how
+        much)."""
+        if self.cfg.holds:
             return self.cfg.timeout
         return max(0.0, self.deadline - time.monotonic())
+
+    def limit(self) -> float | None:
+        """How long the lab's own waits for a process to end may last: a little past the
+        deadline, so the runner's comes first and takes the stacks of stuck processes. None (no
+        limit) in step mode or with a pace: a held child may be held longer than any bound
+        here, and giving up early would change what the parent observes; the runner's
+        deadline, which the pauses move on, still ends a run that is stuck."""
+        if self.cfg.holds:
+            return None
+        return self.remaining() + 5.0
 
     def join(self, process: BaseProcess) -> int | None:
         """Wait for a child (never past the run's deadline) and report how it ended.
@@ -65,12 +76,11 @@ class Lab:
         Returns its exit code (negative: the signal), or None when the parent cannot know it:
         still running at the deadline, or under forkserver once the fork server is gone (then
         the child has been waited for all the same, and the runner reports its exit)."""
-        # the runner's own deadline comes first, so it can take the stacks of stuck processes.
-        # The sentinel is readable once the child has ended: waiting on it here, and joining
+        # the sentinel is readable once the child has ended: waiting on it here, and joining
         # only then, spares the parent importing multiprocessing.connection (about 3 ms of a
         # 100 ms run), which join(timeout) needs
         try:
-            ended = bool(select.select([process.sentinel], [], [], self.remaining() + 5.0)[0])
+            ended = bool(select.select([process.sentinel], [], [], self.limit())[0])
         except (ValueError, OSError):  # closed: the scenario joined and closed it itself
             ended = True
         if ended:
@@ -90,7 +100,7 @@ class Lab:
             # each one's status to the parent, is gone, and poll() makes up 255. The child is
             # an orphan of the runner (the subreaper), which reaps it and reports its real exit
             # when it happened; here, wait for that end, so that join() still means it ended
-            wait_gone(pid, self.remaining() + 5.0)
+            wait_gone(pid, self.limit())
             return None
         if pid not in self._reported:
             self._reported.add(pid)
@@ -143,19 +153,19 @@ def made_up(pid: int) -> bool:
     return not (isinstance(server, int) and procfs.alive(server))
 
 
-def wait_gone(pid: int, timeout: float) -> bool:
+def wait_gone(pid: int, timeout: float | None) -> bool:
     """Wait until a process that is not (or no longer) our child has ended: a pidfd is
-    readable once it has exited. True if it has."""
+    readable once it has exited. True if it has. `timeout` None: for as long as it takes."""
     try:
         fd = os.pidfd_open(pid)
     except ProcessLookupError:
         return True
     except (AttributeError, OSError):  # no pidfd here (Linux before 5.3): look now and then
-        until = time.monotonic() + timeout
-        while procfs.alive(pid) and time.monotonic() < until:
+        until = None if timeout is None else time.monotonic() + timeout
+        while procfs.alive(pid) and (until is None or time.monotonic() < until):
             time.sleep(0.01)
         return not procfs.alive(pid)
     try:
-        return bool(select.select([fd], [], [], max(0.0, timeout))[0])
+        return bool(select.select([fd], [], [], None if timeout is None else max(0.0, timeout))[0])
     finally:
         os.close(fd)
