@@ -46,6 +46,7 @@ bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/bench_engine.py $(if $(BEFORE),--before $(BEFORE))
 	$(BIN)/python benchmarks/bench_app_startup.py $(if $(BEFORE),--before $(BEFORE))
 	$(BIN)/python benchmarks/bench_app_idle.py
+	$(BIN)/python benchmarks/bench_sampler.py
 	$(BIN)/python benchmarks/bench_race.py
 	$(BIN)/python benchmarks/bench_runner_memory.py
 	$(BIN)/python benchmarks/bench_slow_reader.py
