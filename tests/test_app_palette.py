@@ -40,12 +40,19 @@ async def test_the_palette_sets_a_knob_and_runs() -> None:
             await pilot.press("enter")
             await until(pilot, lambda: app.lab.settings.options().get("typecode") == "d",
                         what="d chosen")
+            await pilot.press("ctrl+p", *"pace: 0.5 s")
+            await pilot.pause(0.3)
+            await pilot.press("enter")
+            await until(pilot, lambda: app.pace == 0.5, what="the pace chosen")
             await pilot.press("ctrl+p", *"run")
             await pilot.pause(0.3)
             await pilot.press("enter")
             await until(pilot, lambda: app.lab.state.ended and not app.lab.live, what="the run")
             config = app.lab.state.config
             assert config["start_method"] == "spawn" and config["typecode"] == "d"
+            assert config["pace"] == 0.5
+            held = [e for e in app.lab.state.of_kind("checkpoint") if e.data.get("pace")]
+            assert held and all(e.data["pace"] == 0.5 for e in held)
             assert not wait_gone(run_pids(app.lab.state.events))
     finally:
         app.stop_run_now()

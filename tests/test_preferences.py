@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -63,3 +64,37 @@ def test_any_json_loads_to_preferences(value: object) -> None:
     assert isinstance(prefs, Preferences)
     assert prefs.pace is None or 0 < prefs.pace <= 10
     assert all(isinstance(v, str) for knobs in prefs.options.values() for v in knobs.values())
+
+
+async def test_the_app_remembers_the_last_session(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run saves the scenario, its settings, the pace and the theme; the next app started
+    from the command line (remember=True) opens on them. Apps made by tests do not remember."""
+    from tests.appsupport import opened, run_pids, until, wait_gone
+    from tui.app import StatelabApp
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    first = StatelabApp("race", {"guard": "get_lock", "processes": "3", "iterations": "500"},
+                        remember=True)
+    try:
+        async with opened(first, (120, 36)) as pilot:
+            first.theme = "textual-light"
+            first.action_set_pace(0.5)
+            await first.action_run()
+            await until(pilot, lambda: first.lab.state.ended and not first.lab.live,
+                        what="the run")
+            assert not wait_gone(run_pids(first.lab.state.events))
+    finally:
+        first.stop_run_now()
+    saved = preferences.load(tmp_path / "statelab" / "preferences.json")
+    assert saved.scenario == "race" and saved.pace == 0.5 and saved.theme == "textual-light"
+    assert saved.options["race"]["guard"] == "get_lock"
+
+    second = StatelabApp(remember=True)
+    async with opened(second, (120, 36)):
+        assert second.lab.scenario == "race"
+        assert second.lab.settings.options()["processes"] == "3"
+        assert second.pace == 0.5 and second.theme == "textual-light"
+    third = StatelabApp()  # not from the command line: the defaults
+    async with opened(third, (120, 36)):
+        assert third.lab.scenario != "race" and third.pace is None

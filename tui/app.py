@@ -16,7 +16,6 @@ import atexit
 import contextlib
 import gc
 import os
-import platform
 import signal
 import threading
 from collections.abc import Sequence
@@ -29,9 +28,9 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.widgets import Button
 
-from scenarios.engine import catalog, knobs
-from scenarios.engine.catalog import Module
-from tui import history
+from scenarios.engine import catalog
+from tui import history, preferences
+from tui.interpreters import Interpreter, own_info
 from tui.messages import RunEnded
 from tui.runclient import RunClient
 from tui.screens.lab import LabScreen
@@ -39,23 +38,6 @@ from tui.screens.lab import LabScreen
 if TYPE_CHECKING:
     from tui.sampler import Sampler
     from tui.widgets.settings_form import SettingsForm
-
-
-def this_interpreter() -> dict[str, Any]:
-    return {"python": platform.python_version(),
-            "platform": f"{platform.system()} {platform.machine()}",
-            "default_start_method": knobs.default_start_method()}
-
-
-def available_modules(names: Sequence[str] | None = None) -> dict[str, Module]:
-    """The scenario modules that load; one still being written is skipped."""
-    found: dict[str, Module] = {}
-    for name in names if names is not None else catalog.names():
-        try:
-            found[name] = catalog.load(name)
-        except Exception:  # ModuleNotFoundError while it is written, or a half-written module
-            continue
-    return found
 
 
 # the keys that act on the lab screen's scenario and run: off while a full screen covers it
@@ -91,11 +73,20 @@ class StatelabApp(App[int]):
                  run: bool = False, step: bool = False, pace: float | None = None,
                  interpreter: dict[str, Any] | None = None,
                  scenario_names: Sequence[str] | None = None,
-                 replay: history.RunRecord | None = None, paced: bool = False) -> None:
+                 replay: history.RunRecord | None = None, paced: bool = False,
+                 python: Interpreter | None = None, remember: bool = False) -> None:
         super().__init__()
+        # what the last session chose (tui/preferences.py), when started from the command line
+        self.prefs = preferences.load() if remember else None
+        if self.prefs is not None and scenario is None and not options:
+            scenario = self.prefs.scenario
+            options = self.prefs.options.get(scenario or "", {})
+        if self.prefs is not None and pace is None and not (run or step):
+            pace = self.prefs.pace
+        self.python = python  # the interpreter asked for on the command line
         self.history = history.Session()  # every run of the session (tui/history.py)
         self.replay = replay, paced  # a transcript to show first (statelab replay)
-        self.modules = available_modules(scenario_names)
+        self.modules = catalog.loadable(scenario_names)
         fallback = catalog.DEFAULT if catalog.DEFAULT in self.modules else None
         self.initial = scenario if scenario in self.modules else (
             fallback or next(iter(self.modules), None))
@@ -105,7 +96,7 @@ class StatelabApp(App[int]):
         self.pace = pace  # seconds each checkpoint of the next run holds (None: no pace)
         if pace not in PACES:  # --pace gave one of its own: the footer can show it too
             self.bind("p", f"pace({pace!r})", description=f"pace {pace:g}s")
-        self.interpreter = interpreter or this_interpreter()
+        self.interpreter = interpreter or own_info()
         self.client: RunClient | None = None
         self.sampler: Sampler | None = None
         self.last_export: tuple[Path, Path] | None = None
@@ -113,6 +104,20 @@ class StatelabApp(App[int]):
         self._lab: LabScreen | None = None
         self._leaving = threading.Event()  # set on the way out: the terminal watch ends
         atexit.register(self.stop_run_now)
+
+    def remember(self) -> None:
+        """Keep the choices of this session for the next one (only when started from the
+        command line: tests and the browser's sessions share no preferences)."""
+        lab = self._lab
+        name = lab.scenario if lab is not None else None
+        if self.prefs is None or lab is None or name is None:
+            return
+        self.prefs.theme = self.theme
+        self.prefs.scenario = name
+        self.prefs.options[name] = lab.settings.options()
+        self.prefs.python = None if lab.settings.python.own else lab.settings.python.path
+        self.prefs.pace = self.pace
+        preferences.save(self.prefs)
 
     def get_default_screen(self) -> LabScreen:
         self._lab = LabScreen(self.modules, self.interpreter, self.initial, self.initial_options)
@@ -137,6 +142,10 @@ class StatelabApp(App[int]):
             self.notify(problem, severity="warning", timeout=10)
         if not self.is_headless:
             self.run_worker(self._freeze_gc(), group="gc")
+        if self.prefs is not None:
+            if self.prefs.theme in self.available_themes:
+                self.theme = self.prefs.theme
+            self.theme_changed_signal.subscribe(self, lambda _theme: self.remember())
         if self.autorun:
             self.run_worker(self.start_run(self.autostep), group="autorun")
         elif self.replay[0] is not None:
@@ -208,6 +217,7 @@ class StatelabApp(App[int]):
         self.sampler = Sampler(run_id, client.runner_pid, client.pids.copy, lab.post_message)
         self.run_worker(self.sampler.loop, thread=True, group="sampler", exit_on_error=False)
         lab.run_started(config)
+        self.remember()
 
     async def action_stop(self) -> None:
         client = self.client
@@ -254,45 +264,23 @@ class StatelabApp(App[int]):
     async def action_sweep(self, over: str | None = None) -> None:
         """Run the selected scenario once per start method, lock mode, type code or Python
         (asked, unless given), with the other settings as they are: one matrix."""
-        from tui.screens.sweep import AxisChooser, axes_of
+        from tui.screens.sweep import open_sweep
 
-        lab = self.lab
-        await lab.complete.wait()
+        await self.lab.complete.wait()
         if self.running:
             self.notify("A run is in progress: x stops it.", severity="warning")
             return
-        scenario = lab.scenario
-        if scenario is None or lab.settings.validate() is None:
-            self.notify(f"Sweep refused: {lab.refuse_run()}", severity="error", timeout=6)
-            return
-        axes = axes_of(scenario)
-        if over is not None:
-            if over not in axes:
-                self.notify(f"{scenario} cannot be swept over {over[:20]}; it can over "
-                            f"{', '.join(axes)}", severity="error")
-                return
-            await self._start_sweep(scenario, over)
-            return
+        await open_sweep(self, self.lab, over)
 
-        async def chosen(axis: str | None) -> None:
-            if axis is not None:
-                await self._start_sweep(scenario, axis)
+    # -- pace and preferences ----------------------------------------------------------------
 
-        self.push_screen(AxisChooser(scenario, axes), chosen)
-
-    async def _start_sweep(self, scenario: str, over: str) -> None:
-        from scenarios.engine.knobs import ConfigError
-        from tui.screens.sweep import SweepScreen, build
-
-        settings = self.lab.settings
-        self.notify(f"preparing the sweep over {over}…", timeout=2)
-        try:
-            variants = await asyncio.to_thread(build, scenario, over, settings.options(),
-                                               settings.python)
-        except ConfigError as e:
-            self.notify(f"Sweep refused: {e}", severity="error", timeout=6)
-            return
-        await self.push_screen(SweepScreen(scenario, over, variants))
+    def action_set_pace(self, pace: float | None) -> None:
+        """The palette's pace: this one for the next run."""
+        self.pace = None if pace is None else float(pace)
+        if self.pace not in PACES:
+            self.bind("p", f"pace({self.pace!r})", description=f"pace {self.pace:g}s")
+        self.refresh_bindings()
+        self._say_pace()
 
     # -- export, help, leaving -------------------------------------------------------------
 
@@ -349,6 +337,9 @@ class StatelabApp(App[int]):
         """p: the pace of the next run, in turn off, 0.5 s, 1 s, 2 s (a run going keeps its own)."""
         self.pace = next((p for p in PACES if p is not None and p > (self.pace or 0.0)), None)
         self.refresh_bindings()
+        self._say_pace()
+
+    def _say_pace(self) -> None:
         text = f"paced: {self.pace:g} s at each checkpoint" if self.pace else "not paced"
         if self.running:
             self.notify(f"The next run is {text}.", timeout=3)

@@ -65,7 +65,10 @@ APP_OPTIONS = (Option("--scenario", f"the scenario to open (default: {DEFAULT_SC
                                     "knobs above are this one's", "NAME"),
                Option("--run", "run the scenario at once"),
                Option("--step", "run it paused at its first checkpoint (press s to step)"),
-               PACE)
+               PACE,
+               Option("--python", "the Python that runs the runs: a path, or a version like 3.13 "
+                                  "(default: statelab's own; the app lists the others found)",
+                      "PATH_OR_VERSION"))
 
 
 def fail(message: str) -> int:
@@ -321,6 +324,9 @@ def _parse_app(args: list[str]) -> tuple[str | None, dict[str, str], bool, bool,
     options, flags = read(spec, app_parser(spec), args)
     step = bool(flags["step"])
     catalog.configure(name, options, step=step)
+    python = flags.get("python")
+    if python is not None:
+        options["python"] = str(python)  # resolved by app_main (a probe), not a knob
     return scenario, options, bool(flags["run"]), step, pace_of(flags)
 
 
@@ -334,9 +340,19 @@ def app_main(argv: Sequence[str]) -> int:
     except UsageError as e:
         print(f"statelab: {e}", file=sys.stderr)
         return 2
+    python = None
+    if "python" in options:
+        from tui import interpreters
+
+        try:  # asked what it is, or refused before the app starts
+            python = interpreters.resolve(options.pop("python"))
+        except ConfigError as e:
+            print(f"statelab: {tidy(str(e), argv)}", file=sys.stderr)
+            return 2
     from tui.app import StatelabApp
 
-    app = StatelabApp(scenario, options, run=run, step=step, pace=pace)
+    app = StatelabApp(scenario, options, run=run, step=step, pace=pace, python=python,
+                      remember=True)
     try:
         result = app.run()
     finally:

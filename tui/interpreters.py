@@ -96,6 +96,15 @@ class Interpreter:
         return {**os.environ, "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}
 
 
+def own_info() -> dict[str, str]:
+    """The front end's own Python, as the header shows it before a run names its own."""
+    import platform
+
+    return {"python": platform.python_version(),
+            "platform": f"{platform.system()} {platform.machine()}",
+            "default_start_method": default_start_method()}
+
+
 def own() -> Interpreter:
     """The interpreter the front end runs on: no probe needed."""
     v = sys.version_info

@@ -261,6 +261,9 @@ def read(spec: Scenario, parser: Parser, args: Sequence[str]) -> tuple[dict[str,
     if missing is not None:
         raise ConfigError(f"{missing} needs a value")
     namespace, extras = parser.parse_known_args(joined)
+    for name, value in vars(namespace).items():
+        if isinstance(value, list):  # argparse's reading of `--value --`: no value at all
+            raise ConfigError(f"--{name.replace('_', '-')} needs a value")
     knobs = spec.knobs()
     texts = {name: text for name, text in vars(namespace).items()
              if name in knobs and text is not None}

@@ -14,6 +14,7 @@ import importlib
 import os
 import re
 import sys
+from collections.abc import Sequence
 from types import ModuleType
 
 from scenarios.engine.knobs import COMMON, Config, ConfigError, Scenario, parse
@@ -165,3 +166,15 @@ def configure(name: str, options: dict[str, str], *, step: bool = False) -> Conf
     """The Config that options (knob name -> text) give for scenario `name`; ConfigError if
     they are not allowed."""
     return parse(get(name), options, step=step, known=is_knob)
+
+
+def loadable(wanted: Sequence[str] | None = None) -> dict[str, Module]:
+    """The scenario modules that load (all, or those named); one still being written, or
+    broken, is skipped (catalog.problems() says why)."""
+    found: dict[str, Module] = {}
+    for name in wanted if wanted is not None else names():
+        try:
+            found[name] = load(name)
+        except Exception:  # ModuleNotFoundError while it is written, or a half-written module
+            continue
+    return found

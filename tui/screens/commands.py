@@ -21,6 +21,7 @@ KEYS = (
     ("run", "run", "run the scenario with these settings (r)"),
     ("step", "step", "start a run paused at its first checkpoint, or release the held (s)"),
     ("stop", "stop", "stop the run: every process of it ends (x)"),
+    ("pace", "pace", "the next run's pace, in turn: off, 0.5 s, 1 s, 2 s (p)"),
     ("export", "export", "write the transcript: Markdown and JSON lines (e)"),
     ("sweep", "sweep", "run the scenario once per start method, lock, type code or Python (w)"),
     ("sidebar", "toggle_sidebar", "hide or show the list and the settings (b)"),
@@ -40,7 +41,7 @@ SWEEPS = (("start-method", "each start method"), ("lock", "each lock mode"),
 def commands() -> Iterator[tuple[str, str, str]]:
     yield from KEYS
     for pace, text in PACES:
-        yield text, f"pace({pace!r})", "hold each checkpoint that long, then go on (p)"
+        yield text, f"set_pace({pace!r})", "hold each checkpoint that long, then go on (p)"
     for axis, what in SWEEPS:
         yield f"sweep over {axis}", f"sweep({axis!r})", f"the scenario once per {what}"
     for method in START_METHODS:

@@ -123,6 +123,11 @@ class LabScreen(LabLayout):
         self.query_one(ScenarioList).choose(self.initial)
         await self.select_scenario(self.initial, self.initial_options)
         self.complete.set()
+        asked = getattr(self.app, "python", None)  # --python on the command line
+        if asked is not None and not asked.own:
+            from tui import interpreters
+
+            self.settings.set_pythons([interpreters.own(), asked], chosen=asked.path)
         if not self.app.is_headless:  # tests give the list themselves (set_pythons)
             self.run_worker(self._find_pythons, thread=True, group="pythons", exit_on_error=False)
 
@@ -132,7 +137,12 @@ class LabScreen(LabLayout):
         from tui import interpreters
 
         found = interpreters.available()
-        self.app.call_from_thread(self.settings.set_pythons, found)
+        asked = getattr(self.app, "python", None)
+        if asked is not None and all(i.path != asked.path for i in found):
+            found.append(asked)  # a path given that the search does not find
+        prefs = getattr(self.app, "prefs", None)  # the Python the last session chose
+        chosen = asked.path if asked is not None else getattr(prefs, "python", None)
+        self.app.call_from_thread(self.settings.set_pythons, found, chosen)
 
     # -- choosing a scenario ---------------------------------------------------------------
 

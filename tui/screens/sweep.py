@@ -189,3 +189,37 @@ def build(scenario: str, over: str, options: dict[str, str],
         texts.pop("start_method", None)  # each Python with its own default start method
     args = [] if over == "python" else ["--start-method", texts.get("start_method", "")]
     return sweep.variants(scenario, over, knob, texts, None if python.own else python.path, args)
+
+
+async def open_sweep(app: Any, lab: Any, over: str | None) -> None:
+    """From the lab screen's settings: ask the axis (unless given), build the variants in a
+    thread (a Python may be probed), then show the sweep. `app` is the StatelabApp, `lab` its
+    lab screen (not imported here: the app imports this module)."""
+    from scenarios.engine.knobs import ConfigError
+
+    scenario = lab.scenario
+    if scenario is None or lab.settings.validate() is None:
+        app.notify(f"Sweep refused: {lab.refuse_run()}", severity="error", timeout=6)
+        return
+    axes = axes_of(scenario)
+    if over is not None and over not in axes:
+        app.notify(f"{scenario} cannot be swept over {over[:20]}; it can over "
+                   f"{', '.join(axes)}", severity="error")
+        return
+
+    async def start(axis: str | None) -> None:
+        if axis is None:
+            return
+        app.notify(f"preparing the sweep over {axis}…", timeout=2)
+        try:
+            variants = await asyncio.to_thread(build, scenario, axis, lab.settings.options(),
+                                               lab.settings.python)
+        except ConfigError as e:
+            app.notify(f"Sweep refused: {e}", severity="error", timeout=6)
+            return
+        await app.push_screen(SweepScreen(scenario, axis, variants))
+
+    if over is None:
+        app.push_screen(AxisChooser(scenario, axes), start)
+    else:
+        await start(over)

@@ -171,17 +171,22 @@ class SettingsForm(Vertical):
         index = int(str(select.value)) if not select.is_blank() else 0
         return self.pythons[index] if index < len(self.pythons) else self.pythons[0]
 
-    def set_pythons(self, found: list[Interpreter]) -> None:
-        """The interpreters the probe found (the app's own first): listed, the choice kept."""
+    def set_pythons(self, found: list[Interpreter], chosen: str | None = None) -> None:
+        """The interpreters the probe found (the app's own first): listed, the one whose path
+        is chosen (or else the one chosen so far) chosen."""
         if not found:
             return
-        chosen = self.python
+        before = self.python
         self.pythons = list(found)
-        keep = next((n for n, i in enumerate(found) if i.path == chosen.path), 0)
+        keep = next((n for n, i in enumerate(found) if i.path == chosen), None)
+        if keep is None:
+            keep = next((n for n, i in enumerate(found) if i.path == before.path), 0)
         select = self.query_one("#python", Select)
         with select.prevent(Select.Changed):
             select.set_options([(python_label(i), str(n)) for n, i in enumerate(found)])
             select.value = str(keep)
+        if self.pythons[keep].path != before.path:
+            self._python_changed()
 
     def choose_python(self, text: str) -> str | None:
         """Choose the interpreter whose version or path is text; the problem if none is."""
