@@ -79,13 +79,25 @@ def printed(event: Event) -> bool:
     return isinstance(event, Output) and event.role != "runner"
 
 
-def describe(event: Event, colour: str) -> Text:
-    """One cell: what the event says, styled by its kind (colour: its process's)."""
+def held_for(event: Checkpoint, step: bool) -> str:
+    """What lets a held checkpoint go on: a step, its pace (data.pace, in seconds, which the
+    runner adds to a paced run's holds), or whichever comes first ("" if it is not held)."""
+    if not event.hold:
+        return ""
+    pace = event.data.get("pace")
+    if not isinstance(pace, (int, float)) or isinstance(pace, bool):
+        return " — held: press s to step"
+    return f" — held {pace:g} s, or until s" if step else f" — held {pace:g} s (paced)"
+
+
+def describe(event: Event, colour: str, step: bool = False) -> Text:
+    """One cell: what the event says, styled by its kind (colour: its process's). `step`: the
+    run is in step mode (a paced hold then ends by a step too)."""
     text = clip(event.text, OUTPUT_LINES if printed(event) else CELL_LINES)
     if isinstance(event, Observe):
         return Text(text, style=colour)
     if isinstance(event, Checkpoint):
-        held = " — held: press s to step" if event.hold else ""
+        held = held_for(event, step)
         return Text.assemble(("◆ ", "bold"), (f"{event.name}: ", "bold"),
                              (text, colour), (held, "bold reverse" if held else ""))
     if isinstance(event, Output):
