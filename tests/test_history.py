@@ -165,3 +165,23 @@ def test_a_folder_that_cannot_be_written_is_said(tmp_path: Path,
     said: list[str] = []
     history.save_or_say(spawn_record(), said.append)
     assert len(said) == 1 and "not saved" in said[0]
+
+
+def test_a_paced_runs_record_gives_back_its_pace(data_home: Path) -> None:
+    # a real paced run, as the app records it: its Config takes the pace out of run-start's
+    # config, where it is no knob of the scenario's; read back from the file, the same
+    from scenarios.engine.argv import parse_argv
+    from tests.runs import run
+
+    argv = ["shared-value", "--start-method", "fork", "--pace", "0.3"]
+    paced = run(*argv)
+    assert paced.status == "ok"
+    record = RunRecord(RunState([decode(json.dumps(e)) for e in paced.events]), argv)
+    back = replay.read(record.save())
+    straight = RunRecord(RunState(recorded("shared-value-spawn.jsonl")))
+    for cfg in (record.config(), back.config()):
+        assert cfg.pace == 0.3
+        assert "pace" not in cfg.knobs
+        assert set(cfg.knobs) == set(straight.config().knobs)  # the scenario's knobs only
+        assert cfg == parse_argv(argv)[0]
+    assert straight.config().pace is None

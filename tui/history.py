@@ -153,8 +153,9 @@ class RunRecord:
         method = str(cfg.pop("start_method", ""))
         timeout = cfg.pop("timeout", 10.0)
         step = bool(cfg.pop("step", False))
-        return Config(scenario, method, float(timeout) if isinstance(timeout, (int, float))
-                      and not isinstance(timeout, bool) else 10.0, step, cfg)
+        pace = cfg.pop("pace", None)  # Config.to_json names it only for a paced run
+        return Config(scenario, method, float(timeout) if number(timeout) else 10.0, step, cfg,
+                      pace=float(pace) if number(pace) else None)
 
     def summary(self) -> Summary:
         state = self.state
@@ -246,6 +247,11 @@ def prune(folder: Path, keep: int | None = None) -> list[Path]:
             continue
         removed.append(folder / name)
     return removed
+
+
+def number(value: object) -> bool:
+    """A number in JSON (true and false are not)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _text(value: Any, default: str = "?") -> str:
