@@ -73,9 +73,10 @@ def child(stored: list[tuple[str, Any]]) -> None:
 def parent(lab: Lab) -> None:
     code = typecode(lab.cfg.typecode)
     blank = lab.ctx.Value(code.code, lock=False)  # what multiprocessing makes for this code
+    size = ctypes.sizeof(blank)
     observe("type", f"type code {code.code!r} is C {code.c_type}: ctypes {type(blank).__name__}, "
-            f"{ctypes.sizeof(blank)} bytes, {code.describe_range()}",
-            c_type=code.c_type, ctype=type(blank).__name__, size=ctypes.sizeof(blank),
+            f"{size} byte{'' if size == 1 else 's'}, {code.describe_range()}",
+            c_type=code.c_type, ctype=type(blank).__name__, size=size,
             low=code.low, high=code.high, kind=code.kind)
     stored: list[tuple[str, Any]] = []
     for label, value in tries(code, lab.cfg.value):
