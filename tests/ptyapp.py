@@ -23,6 +23,14 @@ LAUNCH = "import sys; from tui.cli import main; sys.exit(main(sys.argv[1:]))"
 Marker = bytes | Callable[[bytearray, int], bool]  # what shows on the screen: bytes, or a test
 
 
+def command_of(proc: psutil.Process) -> list[str]:
+    """Its command line; none if it has just ended (a zombie has none to read)."""
+    try:
+        return list(proc.cmdline())
+    except psutil.Error:
+        return []
+
+
 class AppInPty:
     def __init__(self, *args: str, size: tuple[int, int] = (100, 30)) -> None:
         master, slave = os.openpty()
@@ -59,7 +67,7 @@ class AppInPty:
                 found = psutil.Process(self.proc.pid).children(recursive=True)
             except psutil.NoSuchProcess:
                 found = []
-            runner = [p for p in found if "scenarios" in " ".join(p.cmdline())]
+            runner = [p for p in found if "scenarios" in " ".join(command_of(p))]
             if runner and len(found) >= processes and b"PAUSED" in self.screen:
                 return {p.pid for p in found}
             time.sleep(0.05)  # polling with a deadline

@@ -158,7 +158,8 @@ def _options(argv: list[str]) -> dict[str, str]:
 
 
 @pytest.mark.parametrize(("argv", "words"), [
-    (["frobnicate"], "unknown command 'frobnicate'; the commands are list, run, source, replay, sweep, serve"),
+    (["frobnicate"],
+     "unknown command 'frobnicate'; the commands are list, run, source, replay, sweep, serve"),
     (["--value", "-h"], "--value: '-h' is not an integer"),
     (["run", "race", "--processes", "-h"], "--processes: '-h' is not a whole number"),
     (["--step=yes"], "--step takes no value"),

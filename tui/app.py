@@ -41,11 +41,12 @@ if TYPE_CHECKING:
 
 
 # the keys that act on the lab screen's scenario and run: off while a full screen covers it
-LAB_ACTIONS = frozenset({"run", "step", "stop", "export", "sweep", "toggle_sidebar"})
+LAB_ACTIONS = frozenset({"run", "step", "stop", "export", "sweep", "toggle_sidebar", "pace",
+                         "history", "compare"})
 
 
 # what p goes through, in turn, and how the footer shows each
-PACES = {None: "pace off", 0.5: "pace 0.5s", 1.0: "pace 1s", 2.0: "pace 2s"}
+PACES = {None: "pace", 0.5: "pace 0.5s", 1.0: "pace 1s", 2.0: "pace 2s"}
 
 
 class StatelabApp(App[int]):
@@ -59,9 +60,9 @@ class StatelabApp(App[int]):
         # p: the next run's pace; check_action shows only the binding of the pace chosen now
         *(Binding("p", f"pace({p!r})", label) for p, label in PACES.items()),
         Binding("x", "stop", "stop"),
-        Binding("e", "export", "export"),
+        Binding("e", "export", "export", show=False),  # at 80 columns the others need the room
         Binding("w", "sweep", "sweep"),
-        Binding("h", "history", "history"),
+        Binding("h", "history", "runs"),
         Binding("c", "compare", "compare", show=False),
         Binding("question_mark", "help", "help", key_display="?"),
         Binding("q", "quit", "quit"),

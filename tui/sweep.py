@@ -249,8 +249,9 @@ def report(name: str, over: str, columns: list[Variant], complete: bool) -> dict
             "values": [v.label for v in columns], "variants": out}
 
 
-def matrix(name: str, over: str, columns: list[Variant]) -> Any:
-    """Rows: status, then the findings by id, then key observations; a column per variant."""
+def matrix(name: str, over: str, columns: list[Variant], with_claims: bool = True) -> Any:
+    """Rows: status, then the findings by id, then key observations; a column per variant.
+    Without with_claims (a narrow screen) a finding's row gives only its id (see `claim_lines`)."""
     from rich.table import Table
     from rich.text import Text
 
@@ -284,13 +285,23 @@ def matrix(name: str, over: str, columns: list[Variant]) -> Any:
             verdict_ = verdict(found, v.state.source)  # the mark in its tone, what happened neutral
             cells.append(Text.assemble((verdict_.mark, TONES[verdict_.tone]), " ",
                                        (verdict_.happened, HAPPENED)))
-        table.add_row(Text.assemble((fid, "bold"), "\n", claim), *cells)
+        table.add_row(Text.assemble((fid, "bold"), "\n", claim) if with_claims
+                      else Text(fid, style="bold"), *cells)
     observed = [key_observations(v.state) for v in columns]
     keys = list(dict.fromkeys(k for seen in observed for k in seen))[:MAX_OBSERVATIONS]
     for key in keys:
         table.add_row(Text(key, style="italic"),
                       *(Text(seen.get(key, "—")) for seen in observed))
     return table
+
+
+def claim_lines(columns: list[Variant]) -> list[str]:
+    """`id: claim`, one line per finding of the matrix (below it, where its rows are narrow)."""
+    claims: dict[str, str] = {}
+    for v in columns:
+        for f in v.state.findings:
+            claims.setdefault(f.id, f.claim)
+    return [f"{fid}: {claim}" for fid, claim in claims.items()]
 
 
 def notes(columns: list[Variant]) -> list[str]:

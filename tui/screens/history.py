@@ -53,6 +53,9 @@ def when(started: float) -> str:
     return time.strftime("%m-%d %H:%M", local)
 
 
+NO_RUN = "No run yet: close this (escape) and press r to run one."
+
+
 class HistoryScreen(Screen[None]):
     """The runs, one row each."""
 
@@ -125,7 +128,9 @@ class HistoryScreen(Screen[None]):
                           s.start_method, s.python, status, s.marks or "-",
                           Text(where, style="dim"), key=str(i))
         if not self.entries:
-            self.say("No run yet: close this (escape) and press r to run one.")
+            self.say(NO_RUN)
+        elif str(self.query_one("#history-status", Static).render()) == NO_RUN:
+            self.say("")  # the saved runs came after all
 
     # -- choosing --------------------------------------------------------------------------
 

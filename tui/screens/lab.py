@@ -26,7 +26,7 @@ from scenarios.engine.state import RunState
 from tui.export import stream_notes
 from tui.history import RunRecord, Sampled
 from tui.messages import RunEnded, RunEvents, Samples, ScenarioChosen
-from tui.screens.layout import NARROW, LabLayout
+from tui.screens.layout import LabLayout
 from tui.widgets.colours import Colours
 from tui.widgets.header_info import HeaderInfo
 from tui.widgets.process_table import ProcessTable
@@ -233,9 +233,7 @@ class LabScreen(LabLayout):
         """The runner is going: the settings say so, and a narrow screen gives it the width."""
         self.live = True
         self.settings.set_running(True)
-        if self.size.width < NARROW and self.sidebar.display:  # a run needs the width more
-            self.toggle_sidebar()
-            self.sidebar_hidden_for_run = True
+        self.make_room()
         mode = " (step mode)" if config.step else ""
         if config.pace is not None:
             mode += f", paced: {config.pace:g} s at each checkpoint"
@@ -277,7 +275,10 @@ class LabScreen(LabLayout):
             took = f" in {seconds:.2f} s" if seconds is not None else ""
             style = "bold green" if state.status == "ok" else "bold red"
             what = f"past run: {self.past}" if self.past else self.scenario_of_run()
-            self.header.show(f"{what}: {state.status}{took}", style)
+            wrong = sum(1 for _, v in state.verdicts() if v.tone == "differs")
+            news = f" · ✗ {state.source} wrong in {wrong} of {len(state.findings)}" \
+                if wrong else ""
+            self.header.show(f"{what}: {state.status}{took}{news}", style)
         elif self.past:  # a replay: nothing waits for a step
             return
         elif state.held and state.config.get("pace") and not state.config.get("step"):
@@ -358,6 +359,7 @@ class LabScreen(LabLayout):
 
         run_id = self.begin_run(config)
         self.past = label
+        self.make_room()
         self.header.show(f"past run: {label}{', at its pace' if paced else ''}", "bold")
         if paced:
             self.run_worker(play(items, run_id, self.post_message), group="replay")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
+from textual.widgets import Footer
 
 from tui.widgets.header_info import HeaderInfo
 from tui.widgets.process_table import ProcessTable
@@ -95,6 +96,8 @@ class LabLayout(Screen[None]):
     def on_resize(self) -> None:
         self.set_class(self.size.width < NARROW or self.size.height < SHORT, "-compact")
         self.set_class(self.size.height >= TALL, "-tall")
+        for footer in self.query(Footer):  # below 120 columns every key must still fit
+            footer.compact = self.size.width < 120
 
     @property
     def compact(self) -> bool:
@@ -152,6 +155,12 @@ class LabLayout(Screen[None]):
             self.minimize()
         else:
             self.leave_field()
+
+    def make_room(self) -> None:
+        """A run (or a past one shown) needs the width more than the settings below NARROW."""
+        if self.size.width < NARROW and self.sidebar.display:
+            self.toggle_sidebar()
+            self.sidebar_hidden_for_run = True
 
     def toggle_sidebar(self) -> None:
         self.sidebar_hidden_for_run = False  # once toggled by hand, the user decides

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from tui.interpreters import Interpreter
     from tui.sweep import Variant
 
+WIDE = 120  # columns: below this the claims go below the matrix, not in its first column
 AXIS_LABELS = {"start-method": "start method: fork, spawn, forkserver",
                "lock": "lock mode: each lock= the scenario takes",
                "typecode": "type code: every ctypes type code",
@@ -90,13 +91,19 @@ class SweepScreen(Screen[None]):
         from rich.console import Group
         from rich.text import Text
 
-        from tui.sweep import matrix, notes
+        from tui.sweep import claim_lines, matrix, notes
 
+        wide = self.size.width >= WIDE or not self.size.width
         lines = [Text(line, style="dim") for line in notes(self.variants)]
-        return Group(matrix(self.scenario, self.over, self.variants), *lines)
+        if not wide:  # each claim once, below, not wrapped in a narrow first column
+            lines = [Text(line) for line in claim_lines(self.variants)] + lines
+        return Group(matrix(self.scenario, self.over, self.variants, with_claims=wide), *lines)
 
     def draw(self) -> None:
         self.query_one("#sweep-matrix", Static).update(self.drawing())
+
+    def on_resize(self) -> None:
+        self.draw()
 
     def plain(self, width: int = 120) -> str:
         """The matrix as text, as drawn at that width."""
