@@ -20,11 +20,15 @@ from scenarios.engine import catalog
 from scenarios.engine.protocol import Checkpoint, Event, ProcessExit, ProcessStart, RunStart
 from tests.appsupport import DATA, recorded, until
 from tui.app import StatelabApp
+from tui.interpreters import Interpreter
 from tui.messages import ProcSample, RunEnded, RunEvents, Samples
 from tui.widgets.code_view import CodeView
 
 INTERPRETER = {"python": "3.11.7", "platform": "Linux x86_64", "default_start_method": "fork"}
-SIZES = [(80, 24), (120, 40)]
+SIZES = [(80, 24), (100, 30), (160, 45)]
+# the app's own Python as the settings list it, pinned (the tests may run on another 3.11)
+OWN = Interpreter("/usr/bin/python3", (3, 11, 7), "CPython", "/usr/bin/python3", "fork",
+                  own=True)
 MB = 1024 * 1024
 
 
@@ -49,6 +53,8 @@ async def ready(pilot: Pilot[Any]) -> None:
     app = pilot.app
     assert isinstance(app, StatelabApp)
     await until(pilot, app.lab.complete.is_set, what="the whole screen")
+    app.lab.settings.pythons = [OWN]
+    app.lab.settings.set_pythons([OWN])
 
 
 async def feed(pilot: Pilot[Any], name: str, *, upto: type[Event] | None = None) -> None:
@@ -70,6 +76,7 @@ async def feed(pilot: Pilot[Any], name: str, *, upto: type[Event] | None = None)
     lab.code_view.show_source((DATA / "shared_value_source.txt").read_text())
     await lab.lesson_view.show("shared-value", "pinned summary for the snapshot", "")
     run_id = lab.begin_run(cfg)
+    lab.run_started(cfg)  # as a live run: a narrow screen gives the run the sidebar's width
     cut = next((i for i, e in enumerate(events) if isinstance(e, ProcessExit)), len(events))
     lab.post_message(RunEvents(run_id, events[:cut]))
     await pilot.pause()
@@ -136,3 +143,61 @@ def test_invalid_value_marked(snap_compare: Any) -> None:
         await pilot.pause()
 
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=before)
+
+
+def variants() -> list[Any]:
+    """A sweep over start methods made of the recorded runs (no process is started)."""
+    from scenarios.engine.state import RunState
+    from tui.sweep import Variant
+
+    made = []
+    for method in ("fork", "spawn"):
+        cfg = catalog.configure("shared-value", {"start_method": method})
+        made.append(Variant(method, OWN, cfg, state=RunState(
+            recorded(f"shared-value-{method}.jsonl")), ran=True, exit_code=0))
+    return made
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_sweep_matrix(snap_compare: Any, size: tuple[int, int]) -> None:
+    from tui.screens.sweep import SweepScreen
+
+    class Recorded(SweepScreen):
+        async def _run(self, variant: Any) -> None:  # the runs were recorded: none is started
+            return None
+
+    async def before(pilot: Pilot[Any]) -> None:
+        await ready(pilot)
+        screen = Recorded("shared-value", "start-method", variants())
+        await pilot.app.push_screen(screen)
+        await until(pilot, screen.finished.is_set, what="the matrix")
+        await pilot.pause()
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_maximised_log(snap_compare: Any, size: tuple[int, int]) -> None:
+    async def before(pilot: Pilot[Any]) -> None:
+        await feed(pilot, "shared-value-fork.jsonl")
+        await pilot.press("4", "m")
+        await pilot.pause()
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_compare_screen(snap_compare: Any, size: tuple[int, int]) -> None:
+    from scenarios.engine.state import RunState
+    from tui.history import RunRecord
+    from tui.screens.compare import CompareScreen
+
+    async def before(pilot: Pilot[Any]) -> None:
+        await ready(pilot)
+        fork, spawn = (RunRecord(RunState(recorded(f"shared-value-{m}.jsonl")),
+                                 started=1_700_000_000.0 + n * 60, done=True)
+                       for n, m in enumerate(("fork", "spawn")))
+        await pilot.app.push_screen(CompareScreen(fork, spawn))
+        await pilot.pause()
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=before)

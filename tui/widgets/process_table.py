@@ -21,6 +21,7 @@ from typing import Any
 
 from rich.text import Text
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from scenarios.engine.protocol import Event, ProcessExit, ProcessStart, RunEnd, RunStart
 from scenarios.engine.state import MemoryPoint, RunState
@@ -91,11 +92,26 @@ class ProcessTable(DataTable[Any]):
         self.rows_by_pid: dict[int, Row] = {}
         self.held: dict[int, str] = {}  # pid -> checkpoint: the run state's, as last shown
         self.state: RunState | None = None  # the run's, whose processes' memory points it shows
+        self.spark_len = SPARK_LEN  # bars in the trend: more where the table has the room
 
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
             heading = Text(label, justify="right") if key in NUMERIC else Text(label)
             self.add_column(heading, key=key, width=width)
+
+    def on_resize(self) -> None:
+        """A wide screen gives the trend the room the other columns leave (up to 60 bars)."""
+        others = sum(width for key, _, width in COLUMNS if key != "spark")
+        bars = max(SPARK_LEN, min(60, self.size.width - others - 8))
+        if bars == self.spark_len or "spark" not in self.columns:
+            return
+        self.spark_len = bars
+        self.columns[ColumnKey("spark")].width = bars + 7  # " " + bars + " " + "1023K"
+        for row in self.rows_by_pid.values():
+            self._draw_memory(row)
+        self._clear_caches()
+        self._require_update_dimensions = True
+        self.refresh()
 
     def reset(self) -> None:
         self.clear()
@@ -159,7 +175,7 @@ class ProcessTable(DataTable[Any]):
         last = points[-1]
         row.history = [p.uss for p in points if p.uss is not None]
         self._set(row, {"rss": size(last.rss), "uss": size(last.uss), "pss": size(last.pss),
-                        "spark": sparkline(row.history)})
+                        "spark": sparkline(row.history, self.spark_len)})
 
     # -- samples ---------------------------------------------------------------------------
 
