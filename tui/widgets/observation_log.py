@@ -330,7 +330,8 @@ class ObservationLog(Vertical):
             return render(console, stamp, Text(event.text, style="dim italic"),
                           columns(self._layout[0], 1)[0])
         pid, role = event.pid, event.role
-        cell = describe(event, self.colours.of(pid, role, self.helper(pid)))
+        stepped = self.state is not None and bool(self.state.config.get("step"))
+        cell = describe(event, self.colours.of(pid, role, self.helper(pid)), step=stepped)
         most = OUTPUT_ROW_LINES if printed(event) else ROW_LINES
         shown = self._layout[1:]
         column = pid if pid in shown else (0 if 0 in shown and pid in self.columns else None)
