@@ -37,12 +37,15 @@ async def stepped_copy_on_write(out: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, app.lab.complete.is_set)
         await app.action_step()
+        state = app.lab.state
         while True:
             await until(pilot, lambda: app.lab.state.held or app.lab.state.ended)
-            if app.lab.state.ended or app.lab.state.first("child-after") is not None:
+            state = app.lab.state
+            if state.ended or state.first("child-after") is not None:
                 break
-            await app.action_step()
-            await until(pilot, lambda: not app.lab.state.held or app.lab.state.ended)
+            seen = len(state.events)
+            await app.action_step()  # then wait for what the step let happen
+            await until(pilot, lambda: len(state.events) > seen and (state.held or state.ended))
         await pilot.pause(1.2)  # two sampler passes: the table shows the memory now
         app.save_screenshot(str(out / "copy-on-write-stepped.svg"))
         await app.stop_everything()
