@@ -362,3 +362,14 @@ async def test_a_pasted_novel_keeps_the_buttons_on_the_screen() -> None:
             assert form.query_one("#buttons").region.y - buttons_at <= 4
     finally:
         app.stop_run_now()
+
+
+async def test_choosing_another_scenario_says_whose_run_is_shown(app: StatelabApp) -> None:
+    async with opened(app, SIZE) as pilot:
+        await pilot.press("r")
+        await until(pilot, lambda: ended(app) and not app.lab.live, what="the run to end")
+        app.lab.choose_scenario("queue-copy")
+        await until(pilot, lambda: app.lab.scenario == "queue-copy", what="queue-copy chosen")
+        assert "shown below: the last run, of shared-value" in app.lab.header.status
+        assert app.lab.state.findings, "the run is still shown, not wiped"
+        assert not wait_gone(run_pids(app.lab.state.events))

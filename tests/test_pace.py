@@ -258,9 +258,9 @@ async def test_p_chooses_the_pace_of_the_next_run() -> None:
                 return " ".join(b.binding.description for b in app.screen.active_bindings.values()
                                 if b.binding.action.startswith("pace"))
 
-            assert app.pace is None and footer() == "pace off"
+            assert app.pace is None and footer() == "pace"
             for expected, shown in [(0.5, "pace 0.5s"), (1.0, "pace 1s"), (2.0, "pace 2s"),
-                                    (None, "pace off"), (0.5, "pace 0.5s")]:
+                                    (None, "pace"), (0.5, "pace 0.5s")]:
                 await pilot.press("p")
                 assert app.pace == expected
                 assert footer() == shown

@@ -173,6 +173,10 @@ class LabScreen(LabLayout):
             if not self.live:
                 self.log_view.hint(f"{name}: {module.spec.summary}.\nPress r to run it, s to "
                                    f"step through it, ? for help.")
+                shown = self.run_config.scenario if self.run_config is not None else None
+                if shown is not None and shown != name:  # the views still show that run
+                    self.header.show(f"{name}: r runs it · shown below: the last run, of "
+                                     f"{shown}", "bold")
 
     @on(OptionList.OptionHighlighted, "#scenarios")
     async def _scenario_highlighted(self, event: OptionList.OptionHighlighted) -> None:
