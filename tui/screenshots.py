@@ -13,6 +13,7 @@ import asyncio
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,11 @@ async def until(pilot: Any, condition: Callable[[], object], timeout: float = 60
         await pilot.pause(0.05)
 
 
+def moved_on(state: Any, seen: int) -> bool:
+    """More events than seen, and the run held again (or ended)."""
+    return len(state.events) > seen and bool(state.held or state.ended)
+
+
 async def stepped_copy_on_write(out: Path) -> None:
     """Held just after the child wrote one byte in every page: its USS grew, the parent's not."""
     app = StatelabApp("copy-on-write", {"object": "bytearray", "touch": "write", "size": "64",
@@ -37,15 +43,11 @@ async def stepped_copy_on_write(out: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, app.lab.complete.is_set)
         await app.action_step()
-        state = app.lab.state
-        while True:
-            await until(pilot, lambda: app.lab.state.held or app.lab.state.ended)
-            state = app.lab.state
-            if state.ended or state.first("child-after") is not None:
-                break
-            seen = len(state.events)
+        await until(pilot, lambda: app.lab.state.held or app.lab.state.ended)
+        state = app.lab.state  # the run's: a step adds to it
+        while not state.ended and state.first("child-after") is None:
             await app.action_step()  # then wait for what the step let happen
-            await until(pilot, lambda: len(state.events) > seen and (state.held or state.ended))
+            await until(pilot, partial(moved_on, state, len(state.events)))
         await pilot.pause(1.2)  # two sampler passes: the table shows the memory now
         app.save_screenshot(str(out / "copy-on-write-stepped.svg"))
         await app.stop_everything()
