@@ -31,7 +31,7 @@ from textual.widgets import Button
 from scenarios.engine import catalog
 from tui import history, preferences
 from tui.interpreters import Interpreter, own_info
-from tui.messages import RunEnded
+from tui.messages import RunEnded, RunEvents
 from tui.runclient import RunClient
 from tui.screens.lab import LabScreen
 
@@ -231,6 +231,14 @@ class StatelabApp(App[int]):
     @work(group="shutdown", exit_on_error=False)
     async def _stop_in_background(self, client: RunClient) -> None:
         await client.shutdown()
+
+    @on(RunEvents)
+    def _held_or_not(self, message: RunEvents) -> None:
+        """After the lab screen folded them: a run held for a step is sampled slowly (a pace
+        holds briefly, and the room watches the table then)."""
+        state = self.lab.state
+        if self.sampler is not None and self.sampler.run_id == message.run_id:
+            self.sampler.paused(bool(state.held) and not state.config.get("pace"))
 
     @on(RunEnded)
     def _run_ended(self, message: RunEnded) -> None:

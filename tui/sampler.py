@@ -18,6 +18,8 @@ from tui.messages import ProcSample, Samples
 
 INTERVAL = 0.5  # seconds between passes: 2 Hz keeps the app light
 MANY = 16  # beyond this many processes a pass costs more: space the passes out
+PAUSED = 2.0  # seconds between passes while the run waits for a step: nothing moves but psutil
+FULL_EVERY = 5  # passes: USS and PSS (smaps_rollup, the dear read) again even if RSS stayed
 
 
 def interval_for(processes: int, base: float = INTERVAL) -> float:
@@ -47,11 +49,23 @@ class Sampler:
         self.post = post
         self.interval = interval
         self._stop = threading.Event()
+        self._wake = threading.Event()  # a pass now: stopped, or the run goes on again
+        self._paused = False
         self._procs: dict[int, psutil.Process] = {}
         self._dead: set[int] = set()
+        # pid -> (rss, uss, pss, pass): the last full reading, kept while RSS does not move
+        self._full: dict[int, tuple[int, int | None, int | None, int]] = {}
+        self._pass = 0
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
+
+    def paused(self, paused: bool) -> None:
+        """The run waits for a step (sample slowly), or goes on (sample now, then as usual)."""
+        if self._paused and not paused:
+            self._wake.set()
+        self._paused = paused
 
     @property
     def stopped(self) -> bool:
@@ -62,7 +76,10 @@ class Sampler:
         while True:
             samples = self.sample()
             self.post(samples)
-            if self._stop.wait(interval_for(len(samples.samples), self.interval)):
+            wait = interval_for(len(samples.samples), self.interval)
+            self._wake.wait(max(wait, PAUSED) if self._paused else wait)
+            self._wake.clear()
+            if self._stop.is_set():
                 return
 
     def pids(self) -> set[int]:
@@ -78,6 +95,7 @@ class Sampler:
         return pids - self._dead
 
     def sample(self) -> Samples:
+        self._pass += 1
         found: dict[int, ProcSample] = {}
         gone: set[int] = set()
         for pid in sorted(self.pids()):
@@ -86,9 +104,27 @@ class Sampler:
                 gone.add(pid)
                 self._dead.add(pid)
                 self._procs.pop(pid, None)
+                self._full.pop(pid, None)
             else:
                 found[pid] = sample
         return Samples(self.run_id, found, frozenset(gone))
+
+    def _memory(self, pid: int, proc: psutil.Process) -> tuple[int, int | None, int | None]:
+        """(RSS, USS, PSS). USS and PSS take reading smaps_rollup, which costs the kernel a walk
+        of the page tables: read again only when RSS moved (statm, cheap), or every FULL_EVERY
+        passes (another process's copy can change this one's PSS). At 100 idle processes that
+        is most of a pass's cost."""
+        rss = proc.memory_info().rss
+        kept = self._full.get(pid)
+        if kept is not None and kept[0] == rss and self._pass - kept[3] < FULL_EVERY:
+            return rss, kept[1], kept[2]
+        try:
+            full = proc.memory_full_info()
+        except (psutil.AccessDenied, psutil.ZombieProcess):
+            return rss, None, None
+        uss, pss = full.uss, getattr(full, "pss", None)
+        self._full[pid] = (full.rss, uss, pss, self._pass)
+        return full.rss, uss, pss
 
     def _one(self, pid: int) -> ProcSample | None:
         try:
@@ -105,13 +141,7 @@ class Sampler:
                 cpu = proc.cpu_percent(None)
                 threads = proc.num_threads()
                 guess = guess_role(proc.cmdline()) if first else ""
-                rss = uss = pss = None
-                try:
-                    full = proc.memory_full_info()
-                    rss, uss = full.rss, full.uss
-                    pss = getattr(full, "pss", None)
-                except (psutil.AccessDenied, psutil.ZombieProcess):
-                    rss = proc.memory_info().rss
+                rss, uss, pss = self._memory(pid, proc)
         except psutil.NoSuchProcess:
             return None
         except psutil.Error:

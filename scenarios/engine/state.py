@@ -308,6 +308,9 @@ class RunState:
         """The app's sampler read a process the events named, at `at` (time.monotonic(): a
         clock all processes share; an older transcript has no t0: after the points before)."""
         proc = self.processes.get(pid)
+        last = proc.memory[-1] if proc is not None and proc.memory else None
+        if last is not None and (last.rss, last.pss, last.uss) == (rss, pss, uss):
+            return  # the same reading again (a paused process): nothing new to plot or show
         if proc is not None and (rss is not None or uss is not None):
             t = max(0.0, round(at - self.t0, 6)) if self.t0 is not None else (
                 proc.memory[-1].t if proc.memory else 0.0)
