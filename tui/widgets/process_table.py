@@ -100,9 +100,10 @@ class ProcessTable(DataTable[Any]):
             self.add_column(heading, key=key, width=width)
 
     def on_resize(self) -> None:
-        """A wide screen gives the trend the room the other columns leave (up to 60 bars)."""
+        """The trend takes the room the other columns leave: 3 bars beside the settings at 100
+        columns, up to 60 on a wide screen. Its scale (the largest value) always shows."""
         others = sum(width for key, _, width in COLUMNS if key != "spark")
-        bars = max(SPARK_LEN, min(60, self.size.width - others - 8))
+        bars = max(3, min(60, self.size.width - others - 8))  # the scale always shows
         if bars == self.spark_len or "spark" not in self.columns:
             return
         self.spark_len = bars
