@@ -14,7 +14,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 
-from scenarios.engine import catalog, script
+from scenarios.engine import catalog
 from scenarios.engine.argv import (
     PACE,
     HelpShown,
@@ -105,6 +105,8 @@ def cmd_list(args: Sequence[str] = ()) -> int:
 
 
 def cmd_source(args: Sequence[str]) -> int:
+    from scenarios.engine import script  # imports multiprocessing: only for this command
+
     parser = Parser(prog="statelab source", usage="statelab source SCENARIO",
                     description="Prints the scenario as a script that runs with python3 alone "
                                 "(no statelab needed): python3 FILE --help lists its knobs.")
@@ -304,6 +306,8 @@ def parse_app_args(argv: Sequence[str]) -> tuple[str | None, dict[str, str], boo
                                                  float | None]:
     """(scenario, knob options as text, run, step, pace in seconds or None)."""
     args = list(argv)
+    if not args:  # `statelab` alone, the usual start: nothing to read (and no parser to build)
+        return None, {}, False, False, None
     try:
         return _parse_app(args)
     except ConfigError as e:
