@@ -45,7 +45,7 @@ class LabLayout(Screen[None]):
         Binding("3", "show_tab('tab-lesson')", "lesson", show=False),
         Binding("4", "show_log", "log", show=False),
         Binding("m", "maximise", "maximise", show=False),
-        Binding("escape", "minimise", "restore", show=False),
+        Binding("escape", "minimise", "restore"),
     ]
 
     def __init__(self, **kwargs: Any) -> None:
@@ -130,7 +130,7 @@ class LabLayout(Screen[None]):
     def action_maximise(self) -> None:
         """The log or the tabs take the whole screen; m or escape gives it back."""
         if self.maximized is not None:
-            self.minimize()
+            self.action_minimise()
             return
         if not self.mounted.is_set():
             return
@@ -141,6 +141,7 @@ class LabLayout(Screen[None]):
             else self.tabs
         if self.maximized is self.tabs:
             self.show_results(True)
+        self.refresh_bindings()  # escape restores: the footer says so
 
     def action_set_knob(self, name: str, value: str) -> None:
         """The palette sets a choice of the settings (as picking it in its field does)."""
@@ -150,11 +151,14 @@ class LabLayout(Screen[None]):
         if problem:
             self.notify(problem, severity="warning", timeout=4)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "minimise":  # only while maximised; in a field escape is the app's
+            return self.maximized is not None
+        return True
+
     def action_minimise(self) -> None:
-        if self.maximized is not None:
-            self.minimize()
-        else:
-            self.leave_field()
+        self.minimize()
+        self.refresh_bindings()
 
     def make_room(self) -> None:
         """A run (or a past one shown) needs the width more than the settings below NARROW."""
