@@ -10,6 +10,7 @@ import select
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from tests.contract import check_stream
@@ -25,6 +26,20 @@ def drive(scenario: str, *args: str, answer: str = "", at: int = 0, pause: float
     """Run the scenario with --step. At each held checkpoint, wait `pause` seconds and step;
     at held checkpoint number `at` (0 for the first) send `answer` instead, when it is not a step
     (`stop`). Returns the whole run, checked for the event contract and left clean."""
+    def respond(event: dict[str, Any], holds: int) -> str:
+        if pause:
+            time.sleep(pause)  # a person reading the screen before stepping
+        return answer if (answer and holds == at) else ""
+
+    return answering(scenario, *args, respond=respond, timeout=timeout,
+                     leak_warning_ok=leak_warning_ok)
+
+
+def answering(scenario: str, *args: str, respond: Callable[[dict[str, Any], int], str | None],
+              timeout: float = 60.0, leak_warning_ok: bool = False) -> Run:
+    """Run the scenario with --step; at each held checkpoint send the line respond(event, how
+    many holds came before) returns (None: send nothing, the hold is left to the pace). Returns
+    the whole run, checked for the event contract and left clean."""
     before = shm()
     proc = subprocess.Popen([sys.executable, "-m", "scenarios", scenario, *args, "--step"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -51,15 +66,14 @@ def drive(scenario: str, *args: str, answer: str = "", at: int = 0, pause: float
             if event["kind"] == "run-end":
                 break
             if held(event):
-                if pause:
-                    time.sleep(pause)
-                command = answer if (answer and holds == at) else ""
+                command = respond(event, holds)
                 holds += 1
-                try:
-                    proc.stdin.write(command.encode() + b"\n")
-                    proc.stdin.flush()
-                except BrokenPipeError:
-                    pass
+                if command is not None:
+                    try:
+                        proc.stdin.write(command.encode() + b"\n")
+                        proc.stdin.flush()
+                    except BrokenPipeError:
+                        pass
         proc.wait(timeout=10)
     finally:
         if proc.poll() is None:

@@ -12,20 +12,12 @@ Each hold here is longer than the old bound: --timeout 0.5 and a pace of 6 s (0.
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import select
-import subprocess
-import sys
-import time
 from typing import Any
 
 import pytest
 
-from tests.contract import check_stream
-from tests.runs import Run, assert_clean, run, shm
-from tests.stepping import held, verdicts
+from tests.runs import Run, run
+from tests.stepping import answering, held, verdicts
 
 TIMEOUT = 0.5
 PACE = 6.0
@@ -51,44 +43,10 @@ def hold_only(role: str, scenario: str, *args: str, timeout: float = 60.0) -> Ru
     """Run the scenario with --step: let each held process go at once (`step PID`: that one
     only), except those of `role`, which are left to the pace (--pace in args). The whole run,
     checked and left clean."""
-    before = shm()
-    proc = subprocess.Popen([sys.executable, "-m", "scenarios", scenario, *args, "--step"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
-    events: list[dict[str, Any]] = []
-    lines: list[str] = []
-    buffer = b""
-    until = time.monotonic() + timeout
-    try:
-        while not events or events[-1]["kind"] != "run-end":
-            while b"\n" not in buffer:
-                left = until - time.monotonic()
-                assert left > 0, f"no run-end in {timeout} s: {[e['text'] for e in events]}"
-                if select.select([proc.stdout], [], [], left)[0]:
-                    chunk = os.read(proc.stdout.fileno(), 65536)
-                    assert chunk, f"the runner ended without run-end: {[e['text'] for e in events]}"
-                    buffer += chunk
-            raw, buffer = buffer.split(b"\n", 1)
-            lines.append(raw.decode())
-            events.append(json.loads(lines[-1]))
-            if held(events[-1]) and events[-1]["role"] != role:
-                with contextlib.suppress(BrokenPipeError):
-                    proc.stdin.write(f"step {events[-1]['pid']}\n".encode())  # that one only
-                    proc.stdin.flush()
-        proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        with contextlib.suppress(BrokenPipeError):
-            proc.stdin.close()
-        proc.stdout.close()
-        stderr = proc.stderr.read().decode()
-        proc.stderr.close()
-    check_stream(events, lines)
-    result = Run(proc.returncode, events, stderr, {int(e["pid"]) for e in events})
-    assert_clean(result, before, leak_warning_ok=True)
-    return result
+    def respond(event: dict[str, Any], holds: int) -> str | None:
+        return None if event["role"] == role else f"step {event['pid']}"
+
+    return answering(scenario, *args, respond=respond, timeout=timeout, leak_warning_ok=True)
 
 
 @pytest.mark.parametrize("start_method", ["fork", "spawn"])
