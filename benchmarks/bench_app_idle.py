@@ -17,7 +17,6 @@ printed with each case.
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import time
@@ -31,25 +30,6 @@ from tests.ptyapp import AppInPty  # the app in a pty, as the signal tests use i
 TARGET_CPU = 1.5  # % of one core
 TARGET_BYTES = 3000.0  # bytes/s sent to the terminal
 RACE_PROCESSES = 64  # the race scenario's most (scenarios/race.py, MAX_PROCESSES)
-
-
-class CountingPty(AppInPty):
-    """AppInPty that also counts every byte it reads from the pty (its screen buffer keeps only
-    the last 200,000). Its reader thread is started in __init__: hence the class default."""
-
-    received = 0
-
-    def _drain(self) -> None:  # AppInPty._drain, counting
-        while True:
-            try:
-                data = os.read(self.master, 65536)
-            except OSError:
-                return
-            if not data:
-                return
-            self.received += len(data)
-            self.screen += data
-            del self.screen[:-200_000]
 
 
 def descendants(pid: int) -> list[psutil.Process]:
@@ -75,7 +55,7 @@ def wait_paused(app: AppInPty, processes: int, timeout: float = 120.0) -> None:
 
 def measure(label: str, args: list[str], processes: int, seconds: float) -> tuple[float, float]:
     """(% of one core, bytes/s to the terminal) of the app paused on a run, over one window."""
-    app = CountingPty(*args)
+    app = AppInPty(*args)
     run: list[psutil.Process] = []
     try:
         wait_paused(app, processes)
