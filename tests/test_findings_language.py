@@ -13,7 +13,6 @@ import os
 import re
 import subprocess
 import sys
-from itertools import pairwise
 
 from rich.text import Text
 
@@ -22,13 +21,13 @@ from scenarios.engine.protocol import FindingEvent, from_wire
 from scenarios.engine.state import RunState, verdict
 from tests.appsupport import until
 from tests.runs import Run, run
+from tests.test_verdicts import Reading, read_app  # the Findings tab's text, read the same way
 from tui import export
 from tui.app import StatelabApp
 from tui.messages import RunEvents
 from tui.widgets import findings_view
 
 DEADLOCK_CLAIM = "The run deadlocked: a worker waits for a lock it already holds"
-Reading = tuple[str, str, str, str]  # mark, claim, what happened, what the source says
 
 
 def state_of(result: Run) -> RunState:
@@ -128,17 +127,6 @@ def test_a_deadlock_the_belief_did_not_expect_is_marked_loud() -> None:
 
 
 # -- the same mark and words in the app, `statelab run` and the export -------------------------
-
-def read_app(text: str) -> list[Reading]:
-    found: list[Reading] = []
-    rows = text.splitlines()
-    for head, words in pairwise(rows):
-        claim = re.fullmatch(r"(\S) (.+)", head)
-        said = re.fullmatch(r"  (.+) in this run; (.+)", words)
-        if claim and said:
-            found.append((claim[1], claim[2], said[1], said[2]))
-    return found
-
 
 def read_cli(out: str) -> list[Reading]:
     found: list[Reading] = []
