@@ -46,6 +46,7 @@ SPEC = Scenario(
 WRONG = (2**70, "text")  # too big for every integer code; not a number at all
 CHILD_WRITES = 2**70 + 1
 SLOWER = 10  # "much slower" means at least this many times; the common claim is about 100
+ROUNDS = 5  # each kind of increment is timed in this many rounds; the fastest one counts
 
 
 # -- the scenario -----------------------------------------------------------------------------
@@ -85,29 +86,40 @@ def child(queue: Any, wait: float) -> None:
 
 
 def time_increments(lab: Lab, manager: Any) -> None:
-    """N increments through a proxy against N on a shared ctypes Value, one after the other."""
+    """N increments through a proxy against N on a shared ctypes Value, in alternating rounds.
+
+    Each kind is timed in ROUNDS rounds of N/ROUNDS and judged by its fastest round, as timeit
+    does: one moment the scheduler took the CPU away slows one round, not the verdict.
+    """
     n = lab.cfg["operations"]
     counter = manager.Value("q", 0)  # 'q' for both, so no count can wrap
     shared = lab.ctx.Value("q", 0)   # in shared memory, with its RLock
     checkpoint("before-timing", f"the parent is about to time {n} increments on each Value")
+    sizes = [n // ROUNDS + (1 if i < n % ROUNDS else 0) for i in range(ROUNDS)]
+    proxy_rounds: list[float] = []
+    shared_rounds: list[float] = []
+    for size in sizes:
+        start = time.perf_counter()
+        for _ in range(size):
+            counter.value += 1  # two round trips to the server: get the value, then set it
+        proxy_rounds.append((time.perf_counter() - start) / size)
 
-    start = time.perf_counter()
-    for _ in range(n):
-        counter.value += 1  # two round trips to the server: get the value, then set it
-    proxy_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        for _ in range(size):
+            with shared.get_lock():  # the lock makes it one safe increment, as the proxy's is not
+                shared.value += 1
+        shared_rounds.append((time.perf_counter() - start) / size)
 
-    start = time.perf_counter()
-    for _ in range(n):
-        with shared.get_lock():  # the lock makes it one safe increment, as the proxy's is not
-            shared.value += 1
-    shared_seconds = time.perf_counter() - start
-
-    ratio = proxy_seconds / shared_seconds if shared_seconds > 0 else None
-    observe("cost", f"{n} increments: {proxy_seconds * 1e6 / n:.1f} µs each through the "
-            f"manager's proxy, {shared_seconds * 1e6 / n:.2f} µs each on a shared Value with "
-            f"get_lock()" + (f": {ratio:.0f} times slower" if ratio else ""),
-            operations=n, proxy_seconds=proxy_seconds, shared_seconds=shared_seconds,
-            ratio=ratio, proxy_count=counter.value, shared_count=shared.value)
+    proxy_best, shared_best = min(proxy_rounds), min(shared_rounds)
+    ratio = proxy_best / shared_best if shared_best > 0 else None
+    observe("cost", f"{n} increments, fastest of {ROUNDS} rounds: {proxy_best * 1e6:.1f} µs each "
+            f"through the manager's proxy, {shared_best * 1e6:.2f} µs each on a shared Value "
+            f"with get_lock()" + (f": {ratio:.0f} times slower" if ratio else ""),
+            operations=n, rounds=ROUNDS,
+            proxy_seconds=sum(t * k for t, k in zip(proxy_rounds, sizes, strict=True)),
+            shared_seconds=sum(t * k for t, k in zip(shared_rounds, sizes, strict=True)),
+            proxy_each=proxy_best, shared_each=shared_best, ratio=ratio,
+            proxy_count=counter.value, shared_count=shared.value)
 
 
 def value_on_queue(lab: Lab, shared: Any) -> None:
@@ -239,10 +251,11 @@ def cost(run: RunState) -> Finding:
                        if measured else missing(run, "cost"))
     n, ratio = measured["operations"], measured["ratio"]
     evidence = (f"{n} increments took {measured['proxy_seconds']:.3f} s through the proxy "
-                f"({measured['proxy_seconds'] * 1e6 / n:.1f} µs each, two round trips) and "
-                f"{measured['shared_seconds']:.4f} s on the shared Value with get_lock() "
-                f"({measured['shared_seconds'] * 1e6 / n:.2f} µs each): a ratio of {ratio:.0f} "
-                f"(the common claim is about 100)")
+                f"and {measured['shared_seconds']:.4f} s on the shared Value with get_lock(); "
+                f"in the fastest of {measured['rounds']} rounds each took "
+                f"{measured['proxy_each'] * 1e6:.1f} µs through the proxy (two round trips) and "
+                f"{measured['shared_each'] * 1e6:.2f} µs on the shared Value: a ratio of "
+                f"{ratio:.0f} (the common claim is about 100)")
     return Finding("manager-slower", f"An increment through a manager's proxy is at least "
                    f"{SLOWER} times slower than on a shared Value", ratio >= SLOWER, True, evidence)
 
