@@ -16,6 +16,8 @@ sys.path.insert(0, str(HERE.parent))
 os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="statelab-tests-data-")
 # and the preferences it remembers (tui/preferences.py)
 os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="statelab-tests-config-")
+# and the index of the scenarios (scenarios/engine/catalog_index.py)
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="statelab-tests-cache-")
 
 from tests.runs import START_METHODS  # noqa: E402  (after the path is set)
 

@@ -87,10 +87,11 @@ class StatelabApp(App[int]):
         self.python = python  # the interpreter asked for on the command line
         self.history = history.Session()  # every run of the session (tui/history.py)
         self.replay = replay, paced  # a transcript to show first (statelab replay)
-        self.modules = catalog.loadable(scenario_names)
-        fallback = catalog.DEFAULT if catalog.DEFAULT in self.modules else None
-        self.initial = scenario if scenario in self.modules else (
-            fallback or next(iter(self.modules), None))
+        self.listed = catalog.listing(scenario_names)  # no module is imported for the list
+        names = [item.name for item in self.listed]
+        fallback = catalog.DEFAULT if catalog.DEFAULT in names else None
+        self.initial = scenario if scenario in names else (
+            fallback or next(iter(names), None))
         self.initial_options = dict(options or {})
         self.autorun = run or step
         self.autostep = step
@@ -121,7 +122,7 @@ class StatelabApp(App[int]):
         preferences.save(self.prefs)
 
     def get_default_screen(self) -> LabScreen:
-        self._lab = LabScreen(self.modules, self.interpreter, self.initial, self.initial_options)
+        self._lab = LabScreen(self.listed, self.interpreter, self.initial, self.initial_options)
         return self._lab
 
     @property

@@ -7,6 +7,7 @@ stderr and exit status 2, and nothing is started.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import signal
@@ -353,8 +354,15 @@ def app_main(argv: Sequence[str]) -> int:
         except ConfigError as e:
             print(f"statelab: {tidy(str(e), argv)}", file=sys.stderr)
             return 2
-    from tui.app import StatelabApp
-
+    # Loading the app makes some 100,000 objects (modules, classes) and no garbage, and they
+    # stay for the life of the program: the collector does not walk them while they load, and
+    # they are frozen, left out of its passes for good (gc.freeze)
+    gc.disable()
+    try:
+        from tui.app import StatelabApp
+    finally:
+        gc.freeze()
+        gc.enable()
     app = StatelabApp(scenario, options, run=run, step=step, pace=pace, python=python,
                       remember=True)
     try:

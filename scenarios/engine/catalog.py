@@ -17,6 +17,8 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
+from scenarios.engine import catalog_index
+from scenarios.engine.catalog_index import Listed
 from scenarios.engine.knobs import COMMON, Config, ConfigError, Scenario, parse
 
 TYPE_CHECKING = False  # typing costs a few ms at start-up: imported only for the checker
@@ -130,9 +132,9 @@ def load(name: str) -> Module:
 def problems() -> list[str]:
     """One line for each extra scenario that was named but cannot be used (a module of the
     package that defines no SPEC is simply not an experiment)."""
-    all_specs()
-    return [*PROBLEMS, *(_broken[n] for n in _MODULES
-                         if n in _broken and not _MODULES[n].startswith(PACKAGE + "."))]
+    extras = [n for n, m in _MODULES.items() if not m.startswith(PACKAGE + ".")]
+    loadable(extras)  # the package's own modules need not load for this
+    return [*PROBLEMS, *(_broken[n] for n in extras if n in _broken)]
 
 
 def all_specs() -> list[Scenario]:
@@ -145,7 +147,7 @@ def all_specs() -> list[Scenario]:
                 specs.append(load(name).spec)
             except ConfigError:  # not an experiment, or one still being written: see problems()
                 continue
-        _specs = sorted(specs, key=lambda s: (not s.from_lesson, s.order, s.name))
+        _specs = sorted(specs, key=_sort_key)
     return list(_specs)
 
 
@@ -178,3 +180,29 @@ def loadable(wanted: Sequence[str] | None = None) -> dict[str, Module]:
         except Exception:  # ModuleNotFoundError while it is written, or a half-written module
             continue
     return found
+
+
+def _sort_key(item: Listed | Scenario) -> tuple[bool, int, str]:
+    return (not item.from_lesson, item.order, item.name)
+
+
+def listing(wanted: Sequence[str] | None = None) -> list[Listed]:
+    """The scenarios that load (all, or those named), in the order of the lists.
+
+    Importing every module would take a front end's first frame some 15 ms (remote-manager
+    alone loads multiprocessing.managers), so what the list shows of the package's own modules
+    comes from an index (catalog_index.py) while every file is as it was when it was made.
+    """
+    if wanted is not None:
+        return [Listed(m.spec.name, m.spec.from_lesson, m.spec.order)
+                for m in loadable(wanted).values()]
+    own = {n: m for n, m in _MODULES.items() if m.startswith(PACKAGE + ".")}
+    listed = catalog_index.read(FOLDER, own)
+    if listed is None:
+        specs = [m.spec for m in loadable(list(own)).values()]
+        if len(specs) == len(own):  # only an index of modules that all load is kept
+            catalog_index.write(FOLDER, own, specs)
+        listed = [Listed(s.name, s.from_lesson, s.order) for s in specs]
+    extra = [Listed(m.spec.name, m.spec.from_lesson, m.spec.order)
+             for m in loadable([n for n in _MODULES if n not in own]).values()]
+    return sorted([*listed, *extra], key=_sort_key)

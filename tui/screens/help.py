@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -11,6 +12,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
 from scenarios.engine.state import legend
+
+HERE = Path(__file__).parent  # the screens' styles sit beside them
 
 HELP = """\
 # statelab: what processes really see
@@ -75,6 +78,8 @@ away, not when the app is killed.
 
 class HelpScreen(ModalScreen[None]):
     """Keys and panes."""
+
+    CSS_PATH = HERE / "help.tcss"  # from here, for a subclass defined elsewhere too
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,question_mark,q", "dismiss", "close help"),

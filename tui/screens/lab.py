@@ -11,6 +11,7 @@ and leaving belong to the App.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on
@@ -19,8 +20,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, OptionList
 
-from scenarios.engine.catalog import Module
-from scenarios.engine.knobs import Config, Scenario
+from scenarios.engine import catalog
+from scenarios.engine.catalog_index import Listed
+from scenarios.engine.knobs import Config, ConfigError, Scenario
 from scenarios.engine.protocol import Event, Memory, Output
 from scenarios.engine.state import RunState
 from tui.export import stream_notes
@@ -61,10 +63,11 @@ class LabScreen(LabLayout):
         Binding("g", "release_selected", "let the selected process go on", show=False),
     ]
 
-    def __init__(self, modules: dict[str, Module], interpreter: dict[str, Any],
+    def __init__(self, listed: Sequence[Listed], interpreter: dict[str, Any],
                  initial: str | None, options: dict[str, str] | None = None) -> None:
         super().__init__()
-        self.modules = modules
+        self.listed = list(listed)  # the scenarios listed; each module loads when chosen
+        self.names = {item.name for item in self.listed}
         self.interpreter = interpreter
         self.initial = initial
         self.initial_options = dict(options or {})
@@ -88,7 +91,7 @@ class LabScreen(LabLayout):
         yield HeaderInfo(self.interpreter, id="header")
         with Horizontal(id="body"):
             with VerticalScroll(id="sidebar"):
-                yield ScenarioList(self.scenario_specs(), id="scenarios")
+                yield ScenarioList(self.listed, id="scenarios")
             with Vertical(id="main"):
                 yield ProcessTable(self.colours, id="processes")
         yield Footer()
@@ -148,7 +151,7 @@ class LabScreen(LabLayout):
 
     def scenario_specs(self) -> list[Scenario]:
         """The scenarios this screen lists (the command palette lists them too)."""
-        return [m.spec for m in self.modules.values()]
+        return [m.spec for m in catalog.loadable([item.name for item in self.listed]).values()]
 
     def choose_scenario(self, name: str) -> None:
         """Select a scenario from anywhere (command palette, tests)."""
@@ -157,7 +160,7 @@ class LabScreen(LabLayout):
 
     @on(ScenarioChosen)
     def _scenario_chosen(self, message: ScenarioChosen) -> None:
-        if message.name in self.modules:
+        if message.name in self.names:
             self.choose_scenario(message.name)
 
     async def select_scenario(self, name: str, given: dict[str, str] | None = None) -> None:
@@ -165,7 +168,11 @@ class LabScreen(LabLayout):
         async with self._select_lock:  # one at a time: the settings rows are rebuilt
             if name == self.scenario and given is None:
                 return
-            module = self.modules[name]
+            try:
+                module = catalog.load(name)
+            except ConfigError as e:  # changed on disk since the list was made, and broken
+                self.header.show(str(e), "bold red")
+                return
             self.scenario = name
             await self.settings.set_scenario(module.spec, given)
             self.code_view.show_source(module.source())
@@ -185,7 +192,7 @@ class LabScreen(LabLayout):
             return  # an older highlight: the list has moved on
         if not self.complete.is_set():
             return  # the screen is being built: build_rest shows the initial scenario
-        if name and name in self.modules and name != self.scenario:
+        if name and name in self.names and name != self.scenario:
             await self.select_scenario(name)
 
     # handlers by name: their widgets' modules load after the first frame

@@ -11,6 +11,7 @@ way it ends any run. Closing the screen stops the sweep.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
@@ -23,6 +24,8 @@ from textual.widgets.option_list import Option
 
 from tui.messages import RunEnded, RunEvents
 from tui.runclient import RunClient
+
+HERE = Path(__file__).parent  # the screens' styles sit beside them
 
 if TYPE_CHECKING:
     from tui.interpreters import Interpreter
@@ -37,6 +40,8 @@ AXIS_LABELS = {"start-method": "start method: fork, spawn, forkserver",
 
 class AxisChooser(ModalScreen[str | None]):
     """Which knob the sweep varies: only those the scenario takes."""
+
+    CSS_PATH = HERE / "sweep.tcss"  # from here, for a subclass defined elsewhere too
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "cancel")]
 
@@ -56,6 +61,8 @@ class AxisChooser(ModalScreen[str | None]):
 
 class SweepScreen(Screen[None]):
     """Runs the variants in turn; the matrix grows as each run ends."""
+
+    CSS_PATH = HERE / "sweep.tcss"  # from here, for a subclass defined elsewhere too
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,w", "close", "close (stops the sweep)"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -10,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from scenarios.engine.knobs import Scenario
+from scenarios.engine.catalog_index import Listed
 
 
 class ScenarioList(OptionList):
@@ -19,7 +20,7 @@ class ScenarioList(OptionList):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "app.run", "run", show=False)]
 
-    def __init__(self, specs: list[Scenario], **kwargs: Any) -> None:
+    def __init__(self, specs: Sequence[Listed], **kwargs: Any) -> None:
         options: list[Option | None] = []
         lesson = [s for s in specs if s.from_lesson]
         beyond = [s for s in specs if not s.from_lesson]
