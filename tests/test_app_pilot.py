@@ -219,9 +219,9 @@ async def test_command_palette_lists_the_scenarios(app: StatelabApp) -> None:
         await pilot.press(*"scenario: race")
         await pilot.pause(0.3)
         await pilot.press("enter")
-        if "race" in app.modules:
-            await until(pilot, lambda: app.lab.scenario == "race", what="race to be chosen")
-            assert "race" in str(app.lab.settings.query_one("#summary", Static).render()).lower()
+        assert "race" in app.lab.names
+        await until(pilot, lambda: app.lab.scenario == "race", what="race to be chosen")
+        assert "race" in str(app.lab.settings.query_one("#summary", Static).render()).lower()
 
 
 async def test_knobs_from_the_command_line_reach_the_run() -> None:
@@ -292,7 +292,7 @@ async def test_a_wide_screen_shows_log_and_tabs_and_the_whole_list() -> None:
         assert not lab.compact
         assert lab.log_view.display and lab.tabs.display
         listed = app.query_one("#scenarios")
-        assert listed.size.height >= len(lab.modules) + 2, "every scenario and both titles"
+        assert listed.size.height >= len(lab.listed) + 2, "every scenario and both titles"
         listed.focus()
         await pilot.press("down", "enter")  # enter on the list runs the one highlighted
         await until(pilot, lambda: lab.state.ended and not lab.live, what="the run to end")

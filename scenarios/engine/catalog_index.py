@@ -13,20 +13,25 @@ from __future__ import annotations
 import contextlib
 import os
 import zlib
-from collections.abc import Mapping, Sequence
-from typing import NamedTuple
+
+from scenarios.engine.fields import Fields
 
 TYPE_CHECKING = False  # typing costs a few ms at start-up: imported only for the checker
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from scenarios.engine.knobs import Scenario
 
 HEADER = "statelab catalog index 1"
 LIMIT = 64 * 1024  # an index of a few dozen modules is a few KB: a bigger file is not one
 
 
-class Listed(NamedTuple):
+class Listed(Fields):
     """What a list of scenarios shows of one: its name, its group and its place."""
+
+    fields = ("name", "from_lesson", "order")  # in the constructor's order
+    __slots__ = fields
 
     name: str
     from_lesson: bool
