@@ -19,7 +19,7 @@ from pathlib import Path
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
-LAUNCH = "import sys; from tui.cli import main; sys.exit(main(sys.argv[1:]))"
+LAUNCH = "import sys; from tui.launch import main; sys.exit(main())"  # what `statelab` runs
 Marker = bytes | Callable[[bytearray, int], bool]  # what shows on the screen: bytes, or a test
 
 

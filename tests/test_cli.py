@@ -292,3 +292,24 @@ def test_output_cut_short_by_its_reader_is_not_an_error_trace() -> None:
     os.close(write_fd)
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+
+
+def test_the_command_turns_the_collector_back_on(monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """`statelab` loads with the garbage collector paused (tui/launch.py): a subcommand runs
+    with it on again, and no way out, a refusal included, leaves it off."""
+    import gc
+
+    from tui import cli, launch
+
+    seen: list[bool] = []
+    real = cli.cmd_list
+    monkeypatch.setattr(cli, "cmd_list", lambda args: seen.append(gc.isenabled()) or real(args))
+    monkeypatch.setattr(sys, "argv", ["statelab", "list"])
+    assert launch.main() == 0
+    assert seen == [True] and gc.isenabled()
+    assert "shared-value" in capsys.readouterr().out
+    monkeypatch.setattr(sys, "argv", ["statelab", "--no-such-knob", "1"])
+    assert launch.main() == 2
+    assert gc.isenabled()
+    assert capsys.readouterr().err.count("\n") == 1

@@ -250,6 +250,8 @@ def dispatch(args: list[str]) -> int:
     if args[:1] == ["help"]:  # `statelab help`, `statelab help run race`: the same as --help
         args = [*args[1:], "--help"]
     command = args[0] if args else None
+    if command is not None and not command.startswith("-"):
+        gc.enable()  # a subcommand: the pause while the program loaded (tui/launch.py) is over
     if command == "list":
         return cmd_list(args[1:])
     if command == "source":
@@ -354,9 +356,8 @@ def app_main(argv: Sequence[str]) -> int:
         except ConfigError as e:
             print(f"statelab: {tidy(str(e), argv)}", file=sys.stderr)
             return 2
-    # Loading the app makes some 100,000 objects (modules, classes) and no garbage, and they
-    # stay for the life of the program: the collector does not walk them while they load, and
-    # they are frozen, left out of its passes for good (gc.freeze)
+    # the app's modules load with the collector paused, as the program did (tui/launch.py);
+    # what is loaded by now lives as long as the program: frozen, later passes skip it
     gc.disable()
     try:
         from tui.app import StatelabApp
