@@ -17,13 +17,12 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from scenarios.engine import catalog_index
-from scenarios.engine.catalog_index import Listed
 from scenarios.engine.knobs import COMMON, Config, ConfigError, Scenario, parse
 
 TYPE_CHECKING = False  # typing costs a few ms at start-up: imported only for the checker
 
 if TYPE_CHECKING:
+    from scenarios.engine.catalog_index import Listed
     from scenarios.engine.findings import Finding
     from scenarios.engine.lab import Lab
     from scenarios.engine.state import RunState
@@ -193,15 +192,17 @@ def listing(wanted: Sequence[str] | None = None) -> list[Listed]:
     alone loads multiprocessing.managers), so what the list shows of the package's own modules
     comes from an index (catalog_index.py) while every file is as it was when it was made.
     """
+    from scenarios.engine.catalog_index import Listed, read, write  # a front end's: not the runner's
+
     if wanted is not None:
         return [Listed(m.spec.name, m.spec.from_lesson, m.spec.order)
                 for m in loadable(wanted).values()]
     own = {n: m for n, m in _MODULES.items() if m.startswith(PACKAGE + ".")}
-    listed = catalog_index.read(FOLDER, own)
+    listed = read(FOLDER, own)
     if listed is None:
         specs = [m.spec for m in loadable(list(own)).values()]
         if len(specs) == len(own):  # only an index of modules that all load is kept
-            catalog_index.write(FOLDER, own, specs)
+            write(FOLDER, own, specs)
         listed = [Listed(s.name, s.from_lesson, s.order) for s in specs]
     extra = [Listed(m.spec.name, m.spec.from_lesson, m.spec.order)
              for m in loadable([n for n in _MODULES if n not in own]).values()]
