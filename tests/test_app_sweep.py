@@ -33,6 +33,12 @@ async def test_a_sweep_over_start_methods_runs_each_one() -> None:
                 assert variant.status == "ok", (variant.label, variant.problem)
             shown = sweep.plain()
             assert "forkserver" in shown and shown.count(" ok ") >= 3, shown
+            # each variant is a run of the session: in the history, saved as it ended
+            kept = app.history.runs[-3:]
+            assert [r.state for r in kept] == [v.state for v in sweep.variants]
+            await until(pilot, lambda: all(r.path is not None and r.path.exists() for r in kept),
+                        what="the sweep's runs saved")
+            assert [r.summary().start_method for r in kept] == ["fork", "spawn", "forkserver"]
             pids = set().union(*(run_pids(v.state.events) for v in sweep.variants))
             assert len(pids) >= 6, "three runners and their processes"
             assert wait_gone(pids) == []

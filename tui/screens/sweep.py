@@ -11,6 +11,7 @@ way it ends any run. Closing the screen stops the sweep.
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -163,7 +164,15 @@ class SweepScreen(Screen[None]):
         self.client = client
         app: Any = self.app
         app.client = client  # the app's current run: x, q and a lost terminal end it
+        # a sweep's runs are runs of the session: listed in the history (h), saved, comparable
+        record = app.history.begin(variant.config, variant.state)
         await client.ended.wait()  # its last events were posted before; RunEnded right after
+        record.finish([])
+        from tui import history
+
+        say = partial(app.call_from_thread, app.notify, severity="warning")
+        self.run_worker(partial(history.save_or_say, record, say), thread=True, group="save",
+                        exit_on_error=False)
 
     async def stop(self) -> None:
         self.stopped = True
