@@ -171,8 +171,9 @@ class SweepScreen(Screen[None]):
         from tui import history
 
         say = partial(app.call_from_thread, app.notify, severity="warning")
-        self.run_worker(partial(history.save_or_say, record, say), thread=True, group="save",
-                        exit_on_error=False)
+        # the app's worker: the save goes on if the sweep is closed meanwhile
+        app.run_worker(partial(history.save_or_say, record, say), thread=True, group="save",
+                       exit_on_error=False)
 
     async def stop(self) -> None:
         self.stopped = True
