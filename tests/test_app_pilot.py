@@ -373,3 +373,24 @@ async def test_choosing_another_scenario_says_whose_run_is_shown(app: StatelabAp
         assert "shown below: the last run, of shared-value" in app.lab.header.status
         assert app.lab.state.findings, "the run is still shown, not wiped"
         assert not wait_gone(run_pids(app.lab.state.events))
+
+
+async def test_leaving_the_app_ends_the_sampler_of_a_run_it_did_not_see_end() -> None:
+    """Whatever the way out, the sampler's thread ends with the app. Left sampling a run whose
+    end the screen has not seen yet, it would keep the interpreter waiting at exit for asyncio's
+    executor (CI saw a test's teardown wait 120 s for it)."""
+    app = StatelabApp("shared-value", {"start_method": "fork"}, run=True, step=True)
+    try:
+        async with opened(app, SIZE) as pilot:
+            await until(pilot, lambda: app.sampler is not None and bool(app.lab.state.held),
+                        what="the run held at its first checkpoint")
+            sampler, client = app.sampler, app.client
+            assert sampler is not None and client is not None
+            client._post = lambda message: None  # the screen hears nothing more of this run
+            await client.shutdown()  # the run ends, unseen: nothing stops the sampler but leaving
+            assert not sampler.stopped
+            pids = run_pids(app.lab.state.events)
+        assert sampler.stopped
+        assert wait_gone(pids) == []
+    finally:
+        app.stop_run_now()

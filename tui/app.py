@@ -365,6 +365,13 @@ class StatelabApp(App[int]):
     def action_leave_field(self) -> None:
         self.lab.leave_field()
 
+    def on_unmount(self) -> None:
+        """The app ends, whatever the way out. The sampler's thread ends with it: left sampling
+        a run whose end the screen did not see yet, it would keep the interpreter waiting for
+        asyncio's executor at exit."""
+        if self.sampler is not None:
+            self.sampler.stop()
+
     async def action_quit(self) -> None:
         self.lab.header.show("stopping the run and quitting…", "bold yellow")
         await self.stop_everything()
@@ -394,5 +401,7 @@ class StatelabApp(App[int]):
         """Stop the run at once (at exit, or when a test fails): nothing of it may outlive us;
         the runner ends it the clean way whether we wait or not."""
         self._leaving.set()
+        if self.sampler is not None:
+            self.sampler.stop()
         if self.client is not None:
             self.client.stop_now()
