@@ -43,8 +43,6 @@ if TYPE_CHECKING:
 # the keys that act on the lab screen's scenario and run: off while a full screen covers it
 LAB_ACTIONS = frozenset({"run", "step", "stop", "export", "sweep", "toggle_sidebar", "pace",
                          "history", "compare"})
-
-
 # what p goes through, in turn, and how the footer shows each
 PACES = {None: "pace", 0.5: "pace 0.5s", 1.0: "pace 1s", 2.0: "pace 2s"}
 
@@ -366,11 +364,9 @@ class StatelabApp(App[int]):
         self.lab.leave_field()
 
     def on_unmount(self) -> None:
-        """The app ends, whatever the way out. The sampler's thread ends with it: left sampling
-        a run whose end the screen did not see yet, it would keep the interpreter waiting for
-        asyncio's executor at exit."""
-        if self.sampler is not None:
-            self.sampler.stop()
+        # whatever the way out: a sampler left sampling a run whose end the screen had not seen
+        # yet would keep the interpreter waiting at exit for asyncio's executor
+        self.stop_run_now()
 
     async def action_quit(self) -> None:
         self.lab.header.show("stopping the run and quitting…", "bold yellow")
@@ -386,11 +382,7 @@ class StatelabApp(App[int]):
     def _hang_up(self, sig: int) -> None:
         """SIGHUP (the terminal went away) or SIGTERM: stop the run, then leave at once (the
         runner finishes ending the run by itself)."""
-        self._leaving.set()
-        if self.client is not None:
-            self.client.stop_now()
-        if self.sampler is not None:
-            self.sampler.stop()
+        self.stop_run_now()
         # the terminal may be gone: if leaving hangs on it, leave anyway
         timer = threading.Timer(1.5, os._exit, (128 + sig,))
         timer.daemon = True
