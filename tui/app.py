@@ -19,7 +19,6 @@ import os
 import signal
 import threading
 from collections.abc import Sequence
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -247,9 +246,7 @@ class StatelabApp(App[int]):
         record = self.lab.recording  # kept by the history, saved off the event loop
         if record is not None and message.run_id == self.lab.run_id:
             record.finish(self.lab.process_rows())
-            say = partial(self.call_from_thread, self.notify, severity="warning")
-            self.run_worker(partial(history.save_or_say, record, say), thread=True,
-                            group="save", exit_on_error=False)
+            history.save_later(self, record)
 
     def action_history(self) -> None:
         from tui.screens.history import HistoryScreen  # it shows the chosen run in the lab

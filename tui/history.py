@@ -37,13 +37,17 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scenarios.engine.knobs import Config
 from scenarios.engine.protocol import Event
 from scenarios.engine.state import RunState
 from tui.messages import ProcSample
+
+if TYPE_CHECKING:
+    from textual.app import App
 
 VERSION = 1
 KEEP_FILES = 200  # transcripts kept in the data folder; the oldest go first
@@ -222,6 +226,14 @@ class RunRecord:
         self.path = path
         prune(folder)
         return path
+
+
+def save_later(app: App[Any], record: RunRecord) -> None:
+    """Save a finished run in one of the app's thread workers (it outlives any screen); a
+    folder that cannot be written is said as a warning."""
+    say = partial(app.call_from_thread, app.notify, severity="warning")
+    app.run_worker(partial(save_or_say, record, say), thread=True, group="save",
+                   exit_on_error=False)
 
 
 def save_or_say(record: RunRecord, say: Callable[[str], object]) -> None:

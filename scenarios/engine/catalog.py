@@ -131,7 +131,7 @@ def load(name: str) -> Module:
 def problems() -> list[str]:
     """One line for each extra scenario that was named but cannot be used (a module of the
     package that defines no SPEC is simply not an experiment)."""
-    extras = [n for n, m in _MODULES.items() if not m.startswith(PACKAGE + ".")]
+    extras = [n for n in _MODULES if not _own(n)]
     loadable(extras)  # the package's own modules need not load for this
     return [*PROBLEMS, *(_broken[n] for n in extras if n in _broken)]
 
@@ -181,6 +181,11 @@ def loadable(wanted: Sequence[str] | None = None) -> dict[str, Module]:
     return found
 
 
+def _own(name: str) -> bool:
+    """Is this one of the package's scenarios (not one STATELAB_EXTRA_SCENARIOS adds)?"""
+    return _MODULES[name].startswith(PACKAGE + ".")
+
+
 def _sort_key(item: Listed | Scenario) -> tuple[bool, int, str]:
     return (not item.from_lesson, item.order, item.name)
 
@@ -194,16 +199,16 @@ def listing(wanted: Sequence[str] | None = None) -> list[Listed]:
     """
     from scenarios.engine.catalog_index import Listed, read, write  # a front end's: not the runner's
 
-    if wanted is not None:
+    def listed(names: Sequence[str]) -> list[Listed]:
         return [Listed(m.spec.name, m.spec.from_lesson, m.spec.order)
-                for m in loadable(wanted).values()]
-    own = {n: m for n, m in _MODULES.items() if m.startswith(PACKAGE + ".")}
-    listed = read(FOLDER, own)
-    if listed is None:
-        specs = [m.spec for m in loadable(list(own)).values()]
-        if len(specs) == len(own):  # only an index of modules that all load is kept
-            write(FOLDER, own, specs)
-        listed = [Listed(s.name, s.from_lesson, s.order) for s in specs]
-    extra = [Listed(m.spec.name, m.spec.from_lesson, m.spec.order)
-             for m in loadable([n for n in _MODULES if n not in own]).values()]
-    return sorted([*listed, *extra], key=_sort_key)
+                for m in loadable(names).values()]
+
+    if wanted is not None:
+        return listed(wanted)
+    own = {n: m for n, m in _MODULES.items() if _own(n)}
+    found = read(FOLDER, own)
+    if found is None:
+        found = listed(list(own))
+        if len(found) == len(own):  # only an index of modules that all load is kept
+            write(FOLDER, own, [load(item.name).spec for item in found])
+    return sorted([*found, *listed([n for n in _MODULES if not _own(n)])], key=_sort_key)

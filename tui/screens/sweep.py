@@ -11,7 +11,6 @@ way it ends any run. Closing the screen stops the sweep.
 from __future__ import annotations
 
 import asyncio
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -170,10 +169,7 @@ class SweepScreen(Screen[None]):
         record.finish([])
         from tui import history
 
-        say = partial(app.call_from_thread, app.notify, severity="warning")
-        # the app's worker: the save goes on if the sweep is closed meanwhile
-        app.run_worker(partial(history.save_or_say, record, say), thread=True, group="save",
-                       exit_on_error=False)
+        history.save_later(app, record)  # the app's worker: it goes on if the sweep is closed
 
     async def stop(self) -> None:
         self.stopped = True
